@@ -1,0 +1,57 @@
+//! The domain's errors: precise field errors from validation, and what repositories report.
+
+use serde::Serialize;
+
+/// What kind of rule a field broke; decides the API error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldErrorKind {
+    /// A field the collection does not have (`UNKNOWN_FIELD`).
+    Unknown,
+    /// Any other broken rule (`VALIDATION_ERROR`).
+    Invalid,
+}
+
+/// One precise problem with one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    #[serde(skip)]
+    pub kind: FieldErrorKind,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            kind: FieldErrorKind::Invalid,
+            message: message.into(),
+        }
+    }
+
+    pub fn unknown(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            kind: FieldErrorKind::Unknown,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a repository can report, whatever the engine behind it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    /// A unique constraint was violated; names the field when the engine tells.
+    #[error("duplicate value{}", .field.as_ref().map(|f| format!(" for '{f}'")).unwrap_or_default())]
+    Duplicate { field: Option<String> },
+    /// Stored data does not fit a requested change (e.g. a type change rows cannot take).
+    #[error("{}: {}", .0.field, .0.message)]
+    Invalid(FieldError),
+    /// The database could not be reached or timed out.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the message is for the log, never for the client.
+    #[error("{0}")]
+    Internal(String),
+}

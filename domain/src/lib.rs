@@ -1,0 +1,24 @@
+//! Moon's model and ports: names, types, values and validation, with no I/O.
+#![forbid(unsafe_code)]
+
+pub mod collection;
+pub mod error;
+pub mod field_type;
+pub mod name;
+pub mod ports;
+pub mod query;
+pub mod record;
+pub mod schema_change;
+pub mod validation;
+pub mod value;
+
+pub use collection::{Collection, Column};
+pub use error::{FieldError, FieldErrorKind, RepoError};
+pub use field_type::FieldType;
+pub use name::{CollectionName, ColumnName, NameError};
+pub use query::{Cursor, Page};
+pub use record::{NewRecord, Record, RecordId};
+pub use schema_change::{
+    ColumnRename, PlannedColumn, SchemaChange, SchemaError, SchemaPlan, check_columns,
+};
+pub use value::Value;

@@ -1,0 +1,142 @@
+//! The ports: what the application needs from the outside world, as small dyn-safe traits.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::collection::Collection;
+use crate::error::RepoError;
+use crate::name::{CollectionName, ColumnName};
+use crate::query::Page;
+use crate::record::{NewRecord, Record, RecordId};
+use crate::schema_change::SchemaPlan;
+use crate::value::Value;
+
+/// DDL and schema metadata: the physical tables and the system table describing them.
+#[async_trait]
+pub trait CollectionRepository: Send + Sync {
+    /// Every collection recorded in the schema metadata, for loading the registry.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the metadata cannot be read or decoded.
+    async fn load_all(&self) -> Result<Vec<Collection>, RepoError>;
+
+    /// Creates the table, its indexes and its metadata row, all or nothing.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database refuses; nothing is left behind.
+    async fn create(&self, collection: &Collection) -> Result<(), RepoError>;
+
+    /// Moves the table from `current` to `plan.next`, converting existing rows, all or
+    /// nothing. With `dry_run`, does the work and rolls it back. Returns the statements run.
+    ///
+    /// # Errors
+    /// [`RepoError::Invalid`] naming the column when existing rows do not fit;
+    /// [`RepoError::Duplicate`] when a new unique column holds duplicates.
+    async fn alter(
+        &self,
+        current: &Collection,
+        plan: &SchemaPlan,
+        dry_run: bool,
+    ) -> Result<Vec<String>, RepoError>;
+
+    /// Drops the table and its metadata row.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database refuses.
+    async fn drop(&self, name: &CollectionName) -> Result<(), RepoError>;
+}
+
+/// Record reads and writes on collection tables.
+#[async_trait]
+pub trait RecordRepository: Send + Sync {
+    /// Inserts one validated record.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] on a unique violation.
+    async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError>;
+
+    /// The record with `id`, if any.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn get(&self, collection: &Collection, id: RecordId)
+    -> Result<Option<Record>, RepoError>;
+
+    /// Sets `fields` on the record with `id`, stamps `updated_at`, bumps its version, and
+    /// returns the record as stored; `None` when there is no such record.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] on a unique violation.
+    async fn update(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+        fields: &[(ColumnName, Value)],
+        updated_at: DateTime<Utc>,
+    ) -> Result<Option<Record>, RepoError>;
+
+    /// Deletes the record with `id`; `false` when there was none.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn delete(&self, collection: &Collection, id: RecordId) -> Result<bool, RepoError>;
+
+    /// Up to `page.limit` records in id order, after the cursor if any.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn list(&self, collection: &Collection, page: &Page) -> Result<Vec<Record>, RepoError>;
+
+    /// How many records the collection holds.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn count(&self, collection: &Collection) -> Result<u64, RepoError>;
+}
+
+/// The in-memory schema cache every request is validated against.
+pub trait SchemaRegistry: Send + Sync {
+    /// The collection called `name` (already lowercase).
+    fn get(&self, name: &str) -> Option<Arc<Collection>>;
+    /// Every collection, sorted by name.
+    fn list(&self) -> Vec<Arc<Collection>>;
+    /// Adds or replaces a collection; call only after the database change committed.
+    fn put(&self, collection: Collection);
+    /// Forgets a collection; call only after the database change committed.
+    fn remove(&self, name: &str);
+    /// How many collections there are.
+    fn len(&self) -> usize;
+    /// Whether there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether the database answers, for `/health`.
+#[async_trait]
+pub trait DatabaseHealth: Send + Sync {
+    /// A cheap round trip to the database.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database does not answer.
+    async fn ping(&self) -> Result<(), RepoError>;
+}
+
+/// The time, injected so tests can pin it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        // Whole microseconds: what every engine stores and returns.
+        let now = Utc::now();
+        DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    }
+}

@@ -1,0 +1,88 @@
+//! Records: the server-made id, the system timestamps and the user field values.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use ulid::Ulid;
+
+use crate::name::ColumnName;
+use crate::value::{Value, format_datetime};
+
+/// A record id: a ULID, server-made and immutable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordId(Ulid);
+
+impl RecordId {
+    #[must_use]
+    pub const fn from_ulid(ulid: Ulid) -> Self {
+        Self(ulid)
+    }
+
+    #[must_use]
+    pub const fn ulid(self) -> Ulid {
+        self.0
+    }
+
+    /// Parses the canonical 26-character ULID form (case-insensitive).
+    ///
+    /// # Errors
+    /// A message when `raw` is not a ULID.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Ulid::from_str(raw)
+            .map(Self)
+            .map_err(|_| format!("'{raw}' is not a valid record id (ULID)"))
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A record to insert: every user column in collection order, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRecord {
+    pub id: RecordId,
+    pub created_at: DateTime<Utc>,
+    pub fields: Vec<(ColumnName, Value)>,
+}
+
+/// A stored record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: RecordId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The row version: 1 on insert, +1 on every update.
+    pub version: i64,
+    pub fields: Vec<(ColumnName, Value)>,
+}
+
+impl From<NewRecord> for Record {
+    fn from(new: NewRecord) -> Self {
+        Self {
+            id: new.id,
+            created_at: new.created_at,
+            updated_at: new.created_at,
+            version: 1,
+            fields: new.fields,
+        }
+    }
+}
+
+/// The wire form: `id`, the user fields in column order, then the timestamps.
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.fields.len() + 3))?;
+        map.serialize_entry("id", &self.id.to_string())?;
+        for (name, value) in &self.fields {
+            map.serialize_entry(name.as_str(), value)?;
+        }
+        map.serialize_entry("created_at", &format_datetime(&self.created_at))?;
+        map.serialize_entry("updated_at", &format_datetime(&self.updated_at))?;
+        map.end()
+    }
+}

@@ -1,0 +1,323 @@
+//! Typed values: parsed strictly from JSON by column type, written back in the API's forms.
+
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::ser::{Serialize, Serializer};
+use serde_json::Value as Json;
+
+use crate::field_type::{DECIMAL_PRECISION, FieldType};
+
+/// One field value, typed by its column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Integer(i64),
+    /// Always held at the column's scale.
+    Decimal(Decimal),
+    Bool(bool),
+    /// Always whole microseconds, years 1–9999.
+    DateTime(DateTime<Utc>),
+    /// An object or an array.
+    Json(Json),
+}
+
+impl Value {
+    /// Parses a JSON value for a column of type `ty`. JSON `null` becomes [`Value::Null`];
+    /// whether that is allowed is the caller's rule.
+    ///
+    /// # Errors
+    /// A message saying what was expected, when the value has the wrong JSON type or does
+    /// not fit the column type (never coerced).
+    pub fn from_json(json: Json, ty: FieldType) -> Result<Self, String> {
+        match (ty, json) {
+            (_, Json::Null) => Ok(Self::Null),
+            (FieldType::String, Json::String(s)) => parse_text(s),
+            (FieldType::Integer, Json::Number(n)) => {
+                n.as_i64().map(Self::Integer).ok_or_else(|| {
+                    "expected an integer (a whole number within 64-bit range)".to_owned()
+                })
+            }
+            (FieldType::Decimal { scale }, Json::String(s)) => {
+                parse_decimal(&s, scale).map(Self::Decimal)
+            }
+            (FieldType::Boolean, Json::Bool(b)) => Ok(Self::Bool(b)),
+            (FieldType::Datetime, Json::String(s)) => parse_datetime(&s).map(Self::DateTime),
+            (FieldType::Json, json @ (Json::Object(_) | Json::Array(_))) => Ok(Self::Json(json)),
+            (ty, _) => Err(expected(ty).to_owned()),
+        }
+    }
+
+    /// The value a nullable column takes when a create omits it.
+    #[must_use]
+    pub fn type_default(ty: FieldType) -> Self {
+        match ty {
+            FieldType::String => Self::Text(String::new()),
+            FieldType::Integer => Self::Integer(0),
+            FieldType::Decimal { scale } => Self::Decimal(Decimal::new(0, scale)),
+            FieldType::Boolean => Self::Bool(false),
+            FieldType::Datetime => Self::Null,
+            FieldType::Json => Self::Json(Json::Object(serde_json::Map::new())),
+        }
+    }
+
+    #[must_use]
+    pub const fn is_null(&self) -> bool {
+        matches!(self, Self::Null)
+    }
+
+    /// Converts a stored value to another column type, as `collections:update` does for
+    /// `modify_columns` (string `"12"` → integer 12).
+    ///
+    /// # Errors
+    /// A message when this value cannot be represented in `to` without loss.
+    pub fn convert(self, to: FieldType) -> Result<Self, String> {
+        let text = match self {
+            Self::Null => return Ok(Self::Null),
+            Self::Text(s) => s,
+            Self::Integer(i) => match to {
+                FieldType::Integer => return Ok(self),
+                FieldType::Decimal { scale } => {
+                    return parse_decimal(&i.to_string(), scale).map(Self::Decimal);
+                }
+                FieldType::Boolean if i == 0 || i == 1 => return Ok(Self::Bool(i == 1)),
+                _ => i.to_string(),
+            },
+            Self::Decimal(d) => match to {
+                FieldType::Integer if d.fract().is_zero() => {
+                    return i64::try_from(d.trunc())
+                        .map(Self::Integer)
+                        .map_err(|_| "out of integer range".to_owned());
+                }
+                FieldType::Decimal { .. } => d.normalize().to_string(),
+                _ => d.to_string(),
+            },
+            Self::Bool(b) => match to {
+                FieldType::Integer => return Ok(Self::Integer(i64::from(b))),
+                _ => b.to_string(),
+            },
+            Self::DateTime(dt) => format_datetime(&dt),
+            Self::Json(j) => j.to_string(),
+        };
+        match to {
+            FieldType::String => parse_text(text),
+            FieldType::Integer => text
+                .parse::<i64>()
+                .map(Self::Integer)
+                .map_err(|_| format!("'{text}' is not an integer")),
+            FieldType::Decimal { scale } => parse_decimal(&text, scale).map(Self::Decimal),
+            FieldType::Boolean => match text.as_str() {
+                "true" => Ok(Self::Bool(true)),
+                "false" => Ok(Self::Bool(false)),
+                _ => Err(format!("'{text}' is not a boolean")),
+            },
+            FieldType::Datetime => parse_datetime(&text).map(Self::DateTime),
+            FieldType::Json => match serde_json::from_str::<Json>(&text) {
+                Ok(j @ (Json::Object(_) | Json::Array(_))) => Ok(Self::Json(j)),
+                _ => Err("not a JSON object or array".to_owned()),
+            },
+        }
+    }
+}
+
+fn expected(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::String => "expected a string",
+        FieldType::Integer => "expected an integer",
+        FieldType::Decimal { .. } => "expected a decimal as a string, e.g. \"19.99\"",
+        FieldType::Boolean => "expected true or false",
+        FieldType::Datetime => "expected an RFC 3339 datetime string",
+        FieldType::Json => "expected a JSON object or array",
+    }
+}
+
+fn parse_text(s: String) -> Result<Value, String> {
+    if s.contains('\0') {
+        Err("strings may not contain NUL characters".to_owned())
+    } else {
+        Ok(Value::Text(s))
+    }
+}
+
+/// Parses an exact decimal: optional `-`, digits, optionally `.` and digits; no exponent.
+/// At most `scale` fractional digits (never rounded) and `19 - scale` integer digits.
+/// The result is held at exactly `scale`, and `-0` is `0`.
+///
+/// # Errors
+/// A message saying which rule the text broke.
+pub fn parse_decimal(text: &str, scale: u32) -> Result<Decimal, String> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    let well_formed = !int_part.is_empty()
+        && int_part.bytes().all(|b| b.is_ascii_digit())
+        && frac_part.bytes().all(|b| b.is_ascii_digit())
+        && (frac_part.is_empty() == !digits.contains('.'));
+    if !well_formed {
+        return Err(format!(
+            "'{text}' is not a decimal (digits, optional '-' and '.')"
+        ));
+    }
+    if frac_part.len() > scale as usize {
+        return Err(format!("'{text}' has more than {scale} fractional digits"));
+    }
+    let int_digits = int_part.trim_start_matches('0').len();
+    let max_int = (DECIMAL_PRECISION - scale) as usize;
+    if int_digits > max_int {
+        return Err(format!("'{text}' has more than {max_int} integer digits"));
+    }
+    let mut d: Decimal = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a decimal"))?;
+    d.rescale(scale);
+    if d.is_zero() {
+        d.set_sign_positive(true);
+    }
+    Ok(d)
+}
+
+/// Parses an RFC 3339 datetime that carries an offset or `Z`; keeps whole microseconds.
+///
+/// # Errors
+/// A message when the text is not RFC 3339 with an offset, or the year is outside 1–9999.
+pub fn parse_datetime(text: &str) -> Result<DateTime<Utc>, String> {
+    let parsed = DateTime::parse_from_rfc3339(text)
+        .map_err(|_| format!("'{text}' is not an RFC 3339 datetime with an offset or 'Z'"))?;
+    let micros = parsed.timestamp_micros();
+    let utc = DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| format!("'{text}' is out of range"))?;
+    if !(1..=9999).contains(&utc.year()) {
+        return Err(format!("'{text}' is outside the years 0001–9999"));
+    }
+    Ok(utc)
+}
+
+/// The API form of a datetime: UTC, ending in `Z`, with only the sub-second digits needed.
+#[must_use]
+pub fn format_datetime(dt: &DateTime<Utc>) -> String {
+    dt.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Null => s.serialize_none(),
+            Self::Text(t) => s.serialize_str(t),
+            Self::Integer(i) => s.serialize_i64(*i),
+            Self::Decimal(d) => s.collect_str(d),
+            Self::Bool(b) => s.serialize_bool(*b),
+            Self::DateTime(dt) => s.serialize_str(&format_datetime(dt)),
+            Self::Json(j) => j.serialize(s),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const DEC2: FieldType = FieldType::Decimal { scale: 2 };
+
+    fn dec(text: &str) -> Result<String, String> {
+        Value::from_json(json!(text), DEC2).map(|v| serde_json::to_string(&v).unwrap_or_default())
+    }
+
+    #[test]
+    fn decimals_round_trip_digit_for_digit() {
+        assert_eq!(
+            dec("99999999999999999.99"),
+            Ok("\"99999999999999999.99\"".into())
+        );
+        assert_eq!(dec("-0.01"), Ok("\"-0.01\"".into()));
+        assert_eq!(dec("0"), Ok("\"0.00\"".into()));
+        assert_eq!(dec("-0"), Ok("\"0.00\"".into()));
+        assert_eq!(dec("10.5"), Ok("\"10.50\"".into()));
+    }
+
+    #[test]
+    fn malformed_or_oversized_decimals_are_rejected() {
+        for bad in [
+            "10.999",
+            "1e5",
+            ".5",
+            "5.",
+            "+1",
+            "1.2.3",
+            "",
+            "-",
+            "abc",
+            "1 ",
+            "999999999999999999.00",
+        ] {
+            assert!(dec(bad).is_err(), "{bad}");
+        }
+        assert!(
+            Value::from_json(json!(1.5), DEC2).is_err(),
+            "numbers are not decimals"
+        );
+        let scale10 = FieldType::Decimal { scale: 10 };
+        assert!(Value::from_json(json!("123456789.0123456789"), scale10).is_ok());
+        assert!(Value::from_json(json!("1234567890.0"), scale10).is_err());
+    }
+
+    #[test]
+    fn integers_are_never_coerced() {
+        assert_eq!(
+            Value::from_json(json!(5), FieldType::Integer),
+            Ok(Value::Integer(5))
+        );
+        assert!(Value::from_json(json!(5.0), FieldType::Integer).is_err());
+        assert!(Value::from_json(json!("5"), FieldType::Integer).is_err());
+        assert!(Value::from_json(json!(u64::MAX), FieldType::Integer).is_err());
+        assert!(Value::from_json(json!(true), FieldType::Integer).is_err());
+    }
+
+    #[test]
+    fn datetimes_become_utc_and_keep_microseconds() {
+        let v = Value::from_json(
+            json!("2024-03-01T10:30:00.1234567+02:00"),
+            FieldType::Datetime,
+        );
+        let out = v.map(|v| serde_json::to_value(&v).unwrap_or_default());
+        assert_eq!(out, Ok(json!("2024-03-01T08:30:00.123456Z")));
+        let whole = Value::from_json(json!("2024-03-01T00:00:00-05:00"), FieldType::Datetime);
+        let out = whole.map(|v| serde_json::to_value(&v).unwrap_or_default());
+        assert_eq!(out, Ok(json!("2024-03-01T05:00:00Z")));
+        assert!(Value::from_json(json!("2024-03-01T10:30:00"), FieldType::Datetime).is_err());
+        assert!(Value::from_json(json!("2024-03-01"), FieldType::Datetime).is_err());
+    }
+
+    #[test]
+    fn strings_json_and_booleans_are_strict() {
+        assert!(Value::from_json(json!("a\u{0}b"), FieldType::String).is_err());
+        assert!(Value::from_json(json!(1), FieldType::String).is_err());
+        assert!(Value::from_json(json!("x"), FieldType::Json).is_err());
+        assert!(Value::from_json(json!([1, {"a": 2}]), FieldType::Json).is_ok());
+        assert!(Value::from_json(json!(1), FieldType::Boolean).is_err());
+        assert_eq!(
+            Value::from_json(json!(null), FieldType::Boolean),
+            Ok(Value::Null)
+        );
+    }
+
+    #[test]
+    fn conversions_succeed_only_without_loss() {
+        let t = |s: &str| Value::Text(s.to_owned());
+        assert_eq!(t("12").convert(FieldType::Integer), Ok(Value::Integer(12)));
+        assert!(t("12a").convert(FieldType::Integer).is_err());
+        assert_eq!(
+            Value::Integer(7)
+                .convert(DEC2)
+                .map(|v| serde_json::to_value(&v).unwrap_or_default()),
+            Ok(json!("7.00"))
+        );
+        let d = Value::from_json(json!("3.00"), DEC2).unwrap_or(Value::Null);
+        assert_eq!(d.convert(FieldType::Integer), Ok(Value::Integer(3)));
+        let d = Value::from_json(json!("3.10"), DEC2).unwrap_or(Value::Null);
+        assert!(d.convert(FieldType::Integer).is_err());
+        assert_eq!(Value::Integer(42).convert(FieldType::String), Ok(t("42")));
+        assert_eq!(t("true").convert(FieldType::Boolean), Ok(Value::Bool(true)));
+        assert!(t("{\"a\":1}").convert(FieldType::Json).is_ok());
+        assert_eq!(Value::Null.convert(FieldType::Integer), Ok(Value::Null));
+    }
+}
