@@ -1,1 +1,17 @@
-//! placeholder
+//! Moon's use cases: every request is validated against the schema registry, then the
+//! ports do the I/O.
+#![forbid(unsafe_code)]
+
+pub mod collections;
+pub mod error;
+pub mod health;
+pub mod limits;
+pub mod records;
+pub mod registry;
+
+pub use collections::{AlterOutcome, CollectionService, CollectionSummary};
+pub use error::AppError;
+pub use health::HealthService;
+pub use limits::Limits;
+pub use records::{ListPage, RecordService};
+pub use registry::InMemorySchemaRegistry;

@@ -45,7 +45,7 @@ pub trait CollectionRepository: Send + Sync {
     ///
     /// # Errors
     /// [`RepoError`] when the database refuses.
-    async fn drop(&self, name: &CollectionName) -> Result<(), RepoError>;
+    async fn destroy(&self, name: &CollectionName) -> Result<(), RepoError>;
 }
 
 /// Record reads and writes on collection tables.

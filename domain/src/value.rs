@@ -2,6 +2,9 @@
 
 use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use rust_decimal::Decimal;
+
+/// The exact decimal type values carry.
+pub type DecimalValue = Decimal;
 use serde::ser::{Serialize, Serializer};
 use serde_json::Value as Json;
 

@@ -1,0 +1,184 @@
+//! Collection use cases: list, get, create, update (alter) and destroy schemas.
+
+use std::sync::Arc;
+
+use moon_domain::ports::{CollectionRepository, RecordRepository, SchemaRegistry};
+use moon_domain::{
+    Collection, CollectionName, Column, FieldError, RepoError, SchemaChange, check_columns,
+};
+use tokio::sync::Mutex;
+
+use crate::error::AppError;
+use crate::limits::Limits;
+
+/// One entry of `collections:list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionSummary {
+    pub name: CollectionName,
+    pub records: u64,
+}
+
+/// What `collections:update` did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlterOutcome {
+    /// The change committed; the registry holds the new schema.
+    Applied(Arc<Collection>),
+    /// A dry run: the statements the change would run and the problems it would hit.
+    DryRun {
+        statements: Vec<String>,
+        problems: Vec<FieldError>,
+    },
+}
+
+/// Schema use cases. Changes are serialised by one lock, so two alters of the registry
+/// never interleave; the registry is updated only after the database change committed.
+pub struct CollectionService {
+    registry: Arc<dyn SchemaRegistry>,
+    collections: Arc<dyn CollectionRepository>,
+    records: Arc<dyn RecordRepository>,
+    limits: Limits,
+    schema_lock: Mutex<()>,
+}
+
+impl CollectionService {
+    #[must_use]
+    pub fn new(
+        registry: Arc<dyn SchemaRegistry>,
+        collections: Arc<dyn CollectionRepository>,
+        records: Arc<dyn RecordRepository>,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            registry,
+            collections,
+            records,
+            limits,
+            schema_lock: Mutex::new(()),
+        }
+    }
+
+    /// Every collection with its record count, sorted by name.
+    ///
+    /// # Errors
+    /// [`AppError`] when a count fails.
+    pub async fn list(&self) -> Result<Vec<CollectionSummary>, AppError> {
+        let mut out = Vec::new();
+        for collection in self.registry.list() {
+            let records = self.records.count(&collection).await?;
+            out.push(CollectionSummary {
+                name: collection.name.clone(),
+                records,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The schema of one collection.
+    ///
+    /// # Errors
+    /// [`AppError::CollectionNotFound`].
+    pub fn get(&self, name: &CollectionName) -> Result<Arc<Collection>, AppError> {
+        self.registry
+            .get(name.as_str())
+            .ok_or_else(|| AppError::CollectionNotFound(name.to_string()))
+    }
+
+    /// Creates a collection with `columns`.
+    ///
+    /// # Errors
+    /// Duplicate name, too many collections or columns, bad columns, or a database failure.
+    pub async fn create(
+        &self,
+        name: CollectionName,
+        columns: Vec<Column>,
+    ) -> Result<Arc<Collection>, AppError> {
+        check_columns(&columns, self.limits.max_columns)?;
+        let _guard = self.schema_lock.lock().await;
+        if self.registry.get(name.as_str()).is_some() {
+            return Err(AppError::DuplicateCollection(name.to_string()));
+        }
+        if self.registry.len() >= self.limits.max_collections {
+            return Err(AppError::MaxCollections {
+                max: self.limits.max_collections,
+            });
+        }
+        let collection = Collection {
+            name,
+            columns,
+            version: 1,
+        };
+        self.collections.create(&collection).await?;
+        self.registry.put(collection.clone());
+        Ok(Arc::new(collection))
+    }
+
+    /// Applies `change` to the collection, all or nothing; with `dry_run`, reports instead.
+    ///
+    /// # Errors
+    /// Not found, a change that does not fit the schema or the stored rows, or a database
+    /// failure; in every case table and registry are as before.
+    pub async fn update(
+        &self,
+        name: &CollectionName,
+        change: &SchemaChange,
+        dry_run: bool,
+    ) -> Result<AlterOutcome, AppError> {
+        let _guard = self.schema_lock.lock().await;
+        let current = self.get(name)?;
+        let plan = change.plan(&current, self.limits.max_columns)?;
+        let mut problems = Vec::new();
+        if let Some(required) = plan.added_required().next() {
+            if self.records.count(&current).await? > 0 {
+                let problem = FieldError::invalid(
+                    required.name.as_str(),
+                    "cannot add a required (non-nullable) column to a collection that has records; add it as nullable",
+                );
+                if !dry_run {
+                    return Err(AppError::Validation(vec![problem]));
+                }
+                problems.push(problem);
+            }
+        }
+        match self.collections.alter(&current, &plan, dry_run).await {
+            Ok(statements) if dry_run => Ok(AlterOutcome::DryRun {
+                statements,
+                problems,
+            }),
+            Ok(_) => {
+                self.registry.put(plan.next.clone());
+                Ok(AlterOutcome::Applied(Arc::new(plan.next)))
+            }
+            Err(RepoError::Invalid(problem)) if dry_run => {
+                problems.push(problem);
+                Ok(AlterOutcome::DryRun {
+                    statements: Vec::new(),
+                    problems,
+                })
+            }
+            Err(RepoError::Duplicate { field }) if dry_run => {
+                let field = field.unwrap_or_default();
+                problems.push(FieldError::invalid(
+                    field,
+                    "existing records hold duplicate values",
+                ));
+                Ok(AlterOutcome::DryRun {
+                    statements: Vec::new(),
+                    problems,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Drops a collection and all its records.
+    ///
+    /// # Errors
+    /// Not found, or a database failure.
+    pub async fn destroy(&self, name: &CollectionName) -> Result<(), AppError> {
+        let _guard = self.schema_lock.lock().await;
+        self.get(name)?;
+        self.collections.destroy(name).await?;
+        self.registry.remove(name.as_str());
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! The application's one error enum; the HTTP adapter maps each variant to a status + code.
+
+use moon_domain::{FieldError, RepoError, SchemaError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// One or more precise field problems (the first decides the code).
+    #[error("{}", .0.first().map(|e| format!("{}: {}", e.field, e.message)).unwrap_or_default())]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    InvalidId(String),
+    #[error("limit may be at most {max}")]
+    PageSizeExceeded { max: u32 },
+    #[error("collection '{0}' not found")]
+    CollectionNotFound(String),
+    #[error("record '{0}' not found")]
+    RecordNotFound(String),
+    #[error("collection '{0}' already exists")]
+    DuplicateCollection(String),
+    #[error("{}", duplicate_message(.field.as_deref()))]
+    DuplicateValue { field: Option<String> },
+    #[error("the maximum of {max} collections is reached")]
+    MaxCollections { max: usize },
+    #[error("a collection may have at most {max} columns")]
+    MaxColumns { max: usize },
+    /// The database is unreachable or timed out; detail for the log only.
+    #[error("database unavailable")]
+    Unavailable(String),
+    /// Anything unexpected; detail for the log only.
+    #[error("internal error")]
+    Internal(String),
+}
+
+fn duplicate_message(field: Option<&str>) -> String {
+    match field {
+        Some(f) => format!("a record with this '{f}' already exists"),
+        None => "a record with this value already exists".to_owned(),
+    }
+}
+
+impl AppError {
+    /// A validation error about one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::invalid(field, message)])
+    }
+}
+
+impl From<RepoError> for AppError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::Duplicate { field } => Self::DuplicateValue { field },
+            RepoError::Invalid(f) => Self::Validation(vec![f]),
+            RepoError::Unavailable(m) => Self::Unavailable(m),
+            RepoError::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
+impl From<SchemaError> for AppError {
+    fn from(e: SchemaError) -> Self {
+        match e {
+            SchemaError::Field(f) => Self::Validation(vec![f]),
+            SchemaError::TooManyColumns { max } => Self::MaxColumns { max },
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for AppError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::Validation(errors)
+    }
+}
