@@ -1,1 +1,17 @@
-//! placeholder
+//! Moon's persistence: sea-orm + sea-query repositories for SQLite, PostgreSQL and MySQL.
+#![forbid(unsafe_code)]
+
+mod collections;
+mod connect;
+pub mod dialect;
+mod error;
+mod health;
+mod metadata;
+mod records;
+mod table;
+
+pub use collections::SqlCollectionRepository;
+pub use connect::{ConnectError, PoolOptions, SqlDatabase, redact};
+pub use dialect::Backend;
+pub use health::SqlDatabaseHealth;
+pub use records::SqlRecordRepository;

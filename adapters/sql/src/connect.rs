@@ -1,0 +1,170 @@
+//! Opens the database a URL names: for SQLite one writer connection (writes serialised,
+//! DDL safe) beside a pool of readers, in WAL mode; for the others one pool.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, DatabaseConnection, SqlxSqliteConnector};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::dialect::Backend;
+use crate::metadata;
+
+/// Pool sizes and timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Connections for reads (SQLite) or for everything (PostgreSQL, MySQL).
+    pub max_connections: u32,
+    /// How long a request waits for a connection, and SQLite's busy timeout.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Why the database could not be opened; the URL in it has its password hidden.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unsupported database URL '{0}': use sqlite://, postgres:// or mysql://")]
+    UnsupportedScheme(String),
+    #[error("cannot open database '{url}': {reason}")]
+    Open { url: String, reason: String },
+}
+
+/// An open database: where writes go, where reads go, and which engine it is.
+#[derive(Debug, Clone)]
+pub struct SqlDatabase {
+    pub(crate) writer: DatabaseConnection,
+    pub(crate) reader: DatabaseConnection,
+    pub(crate) backend: Backend,
+}
+
+impl SqlDatabase {
+    /// Connects to `url` and makes sure Moon's system tables exist.
+    ///
+    /// # Errors
+    /// [`ConnectError`] naming the (redacted) URL and what went wrong.
+    pub async fn connect(url: &str, options: PoolOptions) -> Result<Self, ConnectError> {
+        let backend =
+            Backend::from_url(url).ok_or_else(|| ConnectError::UnsupportedScheme(redact(url)))?;
+        let open_error = |reason: String| ConnectError::Open {
+            url: redact(url),
+            reason,
+        };
+        let db = match backend {
+            Backend::Sqlite => connect_sqlite(url, options).await,
+            _ => {
+                let mut opts = ConnectOptions::new(url.to_owned());
+                opts.max_connections(options.max_connections)
+                    .min_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_timeout(options.acquire_timeout)
+                    .sqlx_logging(false);
+                sea_orm::Database::connect(opts)
+                    .await
+                    .map(|conn| Self {
+                        writer: conn.clone(),
+                        reader: conn,
+                        backend,
+                    })
+                    .map_err(|e| e.to_string())
+            }
+        }
+        .map_err(open_error)?;
+        metadata::ensure_tables(&db)
+            .await
+            .map_err(|e| open_error(e.to_string()))?;
+        Ok(db)
+    }
+
+    /// The engine behind this database.
+    #[must_use]
+    pub const fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection.
+    pub async fn close(self) {
+        let _ = self.writer.close().await;
+        if self.backend == Backend::Sqlite {
+            let _ = self.reader.close().await;
+        }
+    }
+}
+
+async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, String> {
+    let base = SqliteConnectOptions::from_str(url)
+        .map_err(|e| e.to_string())?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(options.acquire_timeout)
+        .foreign_keys(false);
+    if let Some(dir) = base.get_filename().parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(base.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(base)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(SqlDatabase {
+        writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
+        reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
+        backend: Backend::Sqlite,
+    })
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+#[must_use]
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+    let slash = if rest.contains('/') { "/" } else { "" };
+    if userinfo.contains(':') {
+        format!("{scheme}://{user}:***@{host}{slash}{tail}")
+    } else {
+        url.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_leave_the_url() {
+        assert_eq!(
+            redact("postgres://moon:s3cret@db:5432/app"),
+            "postgres://moon:***@db:5432/app"
+        );
+        assert_eq!(
+            redact("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
+        assert_eq!(redact("sqlite://data/moon.db"), "sqlite://data/moon.db");
+    }
+}

@@ -1,0 +1,173 @@
+//! The `moon_collections` system table: each collection's schema as the API sees it,
+//! the source of truth the registry is loaded from.
+
+use moon_domain::{Collection, CollectionName, Column, ColumnName, FieldType, RepoError};
+use sea_orm::ConnectionTrait;
+use sea_query::{Alias, ColumnDef, Expr, ExprTrait, Query, Table};
+use serde::{Deserialize, Serialize};
+
+use crate::connect::SqlDatabase;
+use crate::dialect::get;
+use crate::error::{classify, internal};
+
+/// The system table's name.
+pub const TABLE: &str = "moon_collections";
+
+/// One column as stored in the metadata.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredColumn {
+    name: String,
+    #[serde(rename = "type")]
+    field_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scale: Option<u32>,
+    nullable: bool,
+    unique: bool,
+}
+
+/// Creates the system tables when missing.
+///
+/// # Errors
+/// [`RepoError`] when the database refuses.
+pub async fn ensure_tables(db: &SqlDatabase) -> Result<(), RepoError> {
+    let backend = db.backend;
+    let stmt = Table::create()
+        .table(Alias::new(TABLE))
+        .if_not_exists()
+        .col(
+            ColumnDef::new_with_type(Alias::new("name"), backend.name_type())
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("version"))
+                .big_integer()
+                .not_null(),
+        )
+        .col(ColumnDef::new(Alias::new("columns")).text().not_null())
+        .to_owned();
+    db.writer.execute(&stmt).await.map_err(|e| classify(&e))?;
+    Ok(())
+}
+
+/// Every stored collection, in name order.
+///
+/// # Errors
+/// [`RepoError`] when the table cannot be read or a row does not decode.
+pub async fn load_all(db: &SqlDatabase) -> Result<Vec<Collection>, RepoError> {
+    let select = Query::select()
+        .columns([
+            Alias::new("name"),
+            Alias::new("version"),
+            Alias::new("columns"),
+        ])
+        .from(Alias::new(TABLE))
+        .order_by(Alias::new("name"), sea_query::Order::Asc)
+        .to_owned();
+    let rows = db
+        .reader
+        .query_all(&select)
+        .await
+        .map_err(|e| classify(&e))?;
+    rows.iter()
+        .map(|row| {
+            let name = get::<String>(row, 0)?.unwrap_or_default();
+            let version = get::<i64>(row, 1)?.unwrap_or(1);
+            let columns = get::<String>(row, 2)?.unwrap_or_default();
+            decode(&name, version, &columns)
+        })
+        .collect()
+}
+
+fn decode(name: &str, version: i64, columns: &str) -> Result<Collection, RepoError> {
+    let bad = |why: String| internal(format!("metadata of '{name}': {why}"));
+    let name = CollectionName::parse(name).map_err(|e| bad(e.to_string()))?;
+    let stored: Vec<StoredColumn> =
+        serde_json::from_str(columns).map_err(|e| bad(e.to_string()))?;
+    let columns = stored
+        .into_iter()
+        .map(|c| {
+            Ok(Column {
+                name: ColumnName::parse(&c.name).map_err(|e| bad(e.to_string()))?,
+                field_type: FieldType::from_wire(&c.field_type, c.scale)
+                    .ok_or_else(|| bad(format!("unknown type '{}'", c.field_type)))?,
+                nullable: c.nullable,
+                unique: c.unique,
+            })
+        })
+        .collect::<Result<Vec<_>, RepoError>>()?;
+    Ok(Collection {
+        name,
+        columns,
+        version: u64::try_from(version).unwrap_or(1),
+    })
+}
+
+fn encode(collection: &Collection) -> Result<String, RepoError> {
+    let stored: Vec<StoredColumn> = collection
+        .columns
+        .iter()
+        .map(|c| StoredColumn {
+            name: c.name.to_string(),
+            field_type: c.field_type.wire_name().to_owned(),
+            scale: c.field_type.scale(),
+            nullable: c.nullable,
+            unique: c.unique,
+        })
+        .collect();
+    serde_json::to_string(&stored).map_err(internal)
+}
+
+fn version(collection: &Collection) -> i64 {
+    i64::try_from(collection.version).unwrap_or(i64::MAX)
+}
+
+/// Records a new collection, on `conn` (the transaction that creates its table).
+///
+/// # Errors
+/// [`RepoError`] when the database refuses.
+pub async fn insert(conn: &impl ConnectionTrait, collection: &Collection) -> Result<(), RepoError> {
+    let stmt = Query::insert()
+        .into_table(Alias::new(TABLE))
+        .columns([
+            Alias::new("name"),
+            Alias::new("version"),
+            Alias::new("columns"),
+        ])
+        .values_panic([
+            collection.name.as_str().into(),
+            version(collection).into(),
+            encode(collection)?.into(),
+        ])
+        .to_owned();
+    conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    Ok(())
+}
+
+/// Replaces a collection's stored schema, on `conn`.
+///
+/// # Errors
+/// [`RepoError`] when the database refuses.
+pub async fn update(conn: &impl ConnectionTrait, collection: &Collection) -> Result<(), RepoError> {
+    let stmt = Query::update()
+        .table(Alias::new(TABLE))
+        .value(Alias::new("version"), version(collection))
+        .value(Alias::new("columns"), encode(collection)?)
+        .and_where(Expr::col(Alias::new("name")).eq(collection.name.as_str()))
+        .to_owned();
+    conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    Ok(())
+}
+
+/// Forgets a collection's stored schema, on `conn`.
+///
+/// # Errors
+/// [`RepoError`] when the database refuses.
+pub async fn delete(conn: &impl ConnectionTrait, name: &CollectionName) -> Result<(), RepoError> {
+    let stmt = Query::delete()
+        .from_table(Alias::new(TABLE))
+        .and_where(Expr::col(Alias::new("name")).eq(name.as_str()))
+        .to_owned();
+    conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! `RecordRepository` over SQL: parameterised sea-query statements on collection tables,
+//! rows decoded by the registry's column types.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use moon_domain::ports::RecordRepository;
+use moon_domain::{Collection, ColumnName, NewRecord, Page, Record, RecordId, RepoError, Value};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+
+use crate::connect::SqlDatabase;
+use crate::dialect::get;
+use crate::error::{classify, internal};
+use crate::table::{self, CREATED_AT, ID, UPDATED_AT, VERSION};
+
+/// Records on a SQL database.
+#[derive(Debug, Clone)]
+pub struct SqlRecordRepository {
+    db: SqlDatabase,
+}
+
+impl SqlRecordRepository {
+    #[must_use]
+    pub const fn new(db: SqlDatabase) -> Self {
+        Self { db }
+    }
+
+    fn select(collection: &Collection) -> SelectStatement {
+        Query::select()
+            .columns(table::select_columns(collection))
+            .from(Alias::new(collection.name.as_str()))
+            .to_owned()
+    }
+
+    fn by_id(collection: &Collection, id: RecordId) -> SelectStatement {
+        Self::select(collection)
+            .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
+            .to_owned()
+    }
+}
+
+#[async_trait]
+impl RecordRepository for SqlRecordRepository {
+    async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
+        let backend = self.db.backend;
+        let created = backend.bind_datetime(&record.created_at);
+        let mut values = vec![
+            record.id.to_string().into(),
+            created.clone(),
+            created,
+            1_i64.into(),
+        ];
+        for ((_, value), column) in record.fields.iter().zip(&collection.columns) {
+            values.push(backend.bind(value, column.field_type));
+        }
+        let stmt = Query::insert()
+            .into_table(Alias::new(collection.name.as_str()))
+            .columns(
+                [ID, CREATED_AT, UPDATED_AT, VERSION]
+                    .into_iter()
+                    .map(Alias::new)
+                    .chain(record.fields.iter().map(|(n, _)| Alias::new(n.as_str()))),
+            )
+            .values(values.into_iter().map(Expr::val))
+            .map_err(internal)?
+            .to_owned();
+        self.db
+            .writer
+            .execute(&stmt)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+    ) -> Result<Option<Record>, RepoError> {
+        let row = self
+            .db
+            .reader
+            .query_one(&Self::by_id(collection, id))
+            .await
+            .map_err(|e| classify(&e))?;
+        row.map(|row| table::decode_record(self.db.backend, &row, collection, 0))
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+        fields: &[(ColumnName, Value)],
+        updated_at: DateTime<Utc>,
+    ) -> Result<Option<Record>, RepoError> {
+        let backend = self.db.backend;
+        let mut stmt = Query::update();
+        stmt.table(Alias::new(collection.name.as_str()));
+        for (name, value) in fields {
+            let ty = collection
+                .column(name.as_str())
+                .map(|c| c.field_type)
+                .ok_or_else(|| internal(format!("no column '{name}'")))?;
+            stmt.value(Alias::new(name.as_str()), backend.bind(value, ty));
+        }
+        stmt.value(Alias::new(UPDATED_AT), backend.bind_datetime(&updated_at))
+            .value(Alias::new(VERSION), Expr::col(Alias::new(VERSION)).add(1))
+            .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()));
+        let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
+        let result = txn.execute(&stmt).await.map_err(|e| classify(&e))?;
+        if result.rows_affected() == 0 {
+            txn.rollback().await.map_err(|e| classify(&e))?;
+            return Ok(None);
+        }
+        let row = txn
+            .query_one(&Self::by_id(collection, id))
+            .await
+            .map_err(|e| classify(&e))?;
+        txn.commit().await.map_err(|e| classify(&e))?;
+        row.map(|row| table::decode_record(backend, &row, collection, 0))
+            .transpose()
+    }
+
+    async fn delete(&self, collection: &Collection, id: RecordId) -> Result<bool, RepoError> {
+        let stmt = Query::delete()
+            .from_table(Alias::new(collection.name.as_str()))
+            .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
+            .to_owned();
+        let result = self
+            .db
+            .writer
+            .execute(&stmt)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn list(&self, collection: &Collection, page: &Page) -> Result<Vec<Record>, RepoError> {
+        let mut select = Self::select(collection);
+        if let Some(cursor) = page.after {
+            select.and_where(Expr::col(Alias::new(ID)).gt(cursor.last_id.to_string()));
+        }
+        select
+            .order_by(Alias::new(ID), Order::Asc)
+            .limit(u64::from(page.limit));
+        let rows = self
+            .db
+            .reader
+            .query_all(&select)
+            .await
+            .map_err(|e| classify(&e))?;
+        rows.iter()
+            .map(|row| table::decode_record(self.db.backend, row, collection, 0))
+            .collect()
+    }
+
+    async fn count(&self, collection: &Collection) -> Result<u64, RepoError> {
+        let select = Query::select()
+            .expr(Func::count(Expr::col(Alias::new(ID))))
+            .from(Alias::new(collection.name.as_str()))
+            .to_owned();
+        let row = self
+            .db
+            .reader
+            .query_one(&select)
+            .await
+            .map_err(|e| classify(&e))?;
+        let count = row
+            .map(|r| get::<i64>(&r, 0))
+            .transpose()?
+            .flatten()
+            .unwrap_or(0);
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
