@@ -1,1 +1,57 @@
-//! placeholder
+//! Moon's HTTP adapter: salvo serving `/{resource}:{action}` over the application's use
+//! cases, with JSON errors everywhere.
+#![forbid(unsafe_code)]
+
+mod dispatch;
+mod error;
+mod handlers;
+mod input;
+mod reply;
+mod request_id;
+mod routes;
+mod schema_dto;
+
+use std::sync::Arc;
+
+use moon_application::{CollectionService, HealthService, RecordService};
+use salvo::{Router, Service};
+
+pub use error::ApiError;
+
+/// Everything the handlers need, built once at start-up.
+pub struct AppState {
+    pub collections: Arc<CollectionService>,
+    pub records: Arc<RecordService>,
+    pub health: Arc<HealthService>,
+    /// The version `/health` reports.
+    pub version: &'static str,
+    /// Where every route sits, e.g. `/api/v1`; empty for none.
+    pub prefix: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Largest page size, for messages.
+    pub max_page_size: u32,
+}
+
+/// The salvo service: request ids, then the dispatcher for every path.
+#[must_use]
+pub fn service(state: AppState) -> Service {
+    let dispatcher = dispatch::Dispatcher {
+        state: Arc::new(state),
+    };
+    let router = Router::new()
+        .hoop(request_id::RequestId::new())
+        .push(Router::with_path("{**rest}").goal(dispatcher));
+    Service::new(router)
+}
+
+/// Normalises a configured prefix: `api/v1/` → `/api/v1`, `/` → none.
+#[must_use]
+pub fn normalise_prefix(raw: &str) -> String {
+    let trimmed = raw.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}

@@ -1,0 +1,133 @@
+//! The one handler behind every path: strips the prefix, parses the route, checks the
+//! method (405 with `Allow`, `OPTIONS` → 204), calls the route's handler, writes the answer.
+
+use std::sync::Arc;
+
+use salvo::http::Method;
+use salvo::http::header::{ALLOW, CONTENT_TYPE, ETAG, HeaderValue};
+use salvo::{Depot, FlowCtrl, Handler, Request, Response, async_trait};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::handlers::{collections, health, records};
+use crate::reply::Reply;
+use crate::routes::{CollectionsAction, Kind, RecordsAction, Route};
+
+/// Serves every request of the API.
+pub struct Dispatcher {
+    pub(crate) state: Arc<AppState>,
+}
+
+#[async_trait]
+impl Handler for Dispatcher {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        let outcome = self.route(req).await;
+        write(res, outcome);
+    }
+}
+
+impl Dispatcher {
+    async fn route(&self, req: &mut Request) -> Result<Reply, ApiError> {
+        let state = &*self.state;
+        let path = req.uri().path().to_owned();
+        let path = strip_prefix(&path, &state.prefix).ok_or_else(ApiError::not_found)?;
+        let route = Route::parse(path).ok_or_else(ApiError::not_found)?;
+        match route {
+            Route::Health => {
+                if let Some(preflight) = check_method(req, Kind::Read)? {
+                    return Ok(preflight);
+                }
+                Ok(health::health(state).await)
+            }
+            Route::Collections(action) => {
+                if let Some(preflight) = check_method(req, action.kind())? {
+                    return Ok(preflight);
+                }
+                match action {
+                    CollectionsAction::List => collections::list(state, req).await,
+                    CollectionsAction::Get => collections::get(state, req),
+                    CollectionsAction::Create => collections::create(state, req).await,
+                    CollectionsAction::Update => collections::update(state, req).await,
+                    CollectionsAction::Destroy => collections::destroy(state, req).await,
+                }
+            }
+            Route::Records { collection, action } => {
+                // A missing collection wins over a bad action (API.md §8).
+                state.records.collection(collection)?;
+                let action = RecordsAction::parse(action).ok_or_else(ApiError::not_found)?;
+                if let Some(preflight) = check_method(req, action.kind())? {
+                    return Ok(preflight);
+                }
+                match action {
+                    RecordsAction::List => records::list(state, req, collection).await,
+                    RecordsAction::Get => records::get(state, req, collection).await,
+                    RecordsAction::Schema => records::schema(state, req, collection).await,
+                    RecordsAction::Create => records::create(state, req, collection).await,
+                    RecordsAction::Update => records::update(state, req, collection).await,
+                    RecordsAction::Destroy => records::destroy(state, req, collection).await,
+                }
+            }
+        }
+    }
+}
+
+/// The path under `prefix`, or `None` when it is outside it.
+fn strip_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    if prefix.is_empty() {
+        return Some(path);
+    }
+    path.strip_prefix(prefix)
+        .filter(|rest| rest.starts_with('/'))
+}
+
+/// `OPTIONS` is answered at once (204 with `Allow`); a method the route does not take is 405.
+fn check_method(req: &Request, kind: Kind) -> Result<Option<Reply>, ApiError> {
+    let method = req.method();
+    let allowed = match kind {
+        Kind::Read => method == Method::GET || method == Method::HEAD,
+        Kind::Write => method == Method::POST,
+    };
+    if allowed {
+        Ok(None)
+    } else if method == Method::OPTIONS {
+        Ok(Some(Reply::no_content().with_allow(kind.allow())))
+    } else {
+        Err(ApiError::method_not_allowed(kind.allow()))
+    }
+}
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+fn write(res: &mut Response, outcome: Result<Reply, ApiError>) {
+    match outcome {
+        Ok(reply) => {
+            res.status_code(reply.status);
+            if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+                res.headers_mut().insert(ETAG, tag);
+            }
+            if let Some(allow) = reply.allow {
+                res.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            if !reply.body.is_empty() {
+                res.headers_mut().insert(CONTENT_TYPE, JSON);
+                let _ = res.write_body(reply.body);
+            }
+        }
+        Err(error) => {
+            res.status_code(error.status);
+            if let Some(allow) = error.allow {
+                res.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            res.headers_mut().insert(CONTENT_TYPE, JSON);
+            let _ = res.write_body(error.body());
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The HTTP error: one status + machine code + message (+ details) per failure, mapped
+//! once from the application's errors; 500s hide their cause (it goes to the log).
+
+use moon_application::AppError;
+use moon_domain::{FieldError, FieldErrorKind};
+use salvo::http::StatusCode;
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+
+/// A failed request, ready to be written as API.md §1's error body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<Json>,
+    /// The `Allow` header, for 405.
+    pub allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Json>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            allow: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_details(mut self, details: Json) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// A 400 `VALIDATION_ERROR` about one field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+            .with_details(json!({ "field": field }))
+    }
+
+    /// A 400 `UNKNOWN_FIELD` naming the key.
+    pub fn unknown_field(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "UNKNOWN_FIELD", message)
+            .with_details(json!({ "field": field }))
+    }
+
+    /// A 400 `UNKNOWN_PARAMETER` naming the query parameter.
+    pub fn unknown_parameter(name: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "UNKNOWN_PARAMETER",
+            format!("unknown query parameter '{name}'"),
+        )
+        .with_details(json!({ "parameter": name }))
+    }
+
+    pub fn invalid_json(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "INVALID_JSON", message)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+    }
+
+    pub fn payload_too_large(max: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is larger than {max} bytes"),
+        )
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let mut error = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("method not allowed here; use {allow}"),
+        );
+        error.allow = Some(allow);
+        error
+    }
+
+    /// The JSON body of this error.
+    #[must_use]
+    pub fn body(&self) -> Vec<u8> {
+        serde_json::to_vec(&ErrorBody {
+            error: &self.message,
+            code: self.code,
+            details: self.details.as_ref(),
+        })
+        .unwrap_or_default()
+    }
+}
+
+fn validation(errors: &[FieldError]) -> ApiError {
+    let Some(first) = errors.first() else {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "invalid request",
+        );
+    };
+    let code = match first.kind {
+        FieldErrorKind::Unknown => "UNKNOWN_FIELD",
+        FieldErrorKind::Invalid => "VALIDATION_ERROR",
+    };
+    let message = if errors.len() == 1 {
+        format!("{}: {}", first.field, first.message)
+    } else {
+        format!(
+            "{}: {} (and {} more)",
+            first.field,
+            first.message,
+            errors.len() - 1
+        )
+    };
+    ApiError::new(StatusCode::BAD_REQUEST, code, message)
+        .with_details(json!({ "field": first.field, "errors": errors }))
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let message = e.to_string();
+        match e {
+            AppError::Validation(errors) => validation(&errors),
+            AppError::InvalidId(_) => Self::new(StatusCode::BAD_REQUEST, "INVALID_ID", message)
+                .with_details(json!({ "field": "id" })),
+            AppError::PageSizeExceeded { max } => {
+                Self::new(StatusCode::BAD_REQUEST, "PAGE_SIZE_EXCEEDED", message)
+                    .with_details(json!({ "field": "limit", "max": max }))
+            }
+            AppError::CollectionNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "COLLECTION_NOT_FOUND", message)
+            }
+            AppError::RecordNotFound(_) => {
+                Self::new(StatusCode::NOT_FOUND, "RECORD_NOT_FOUND", message)
+            }
+            AppError::DuplicateCollection(_) => {
+                Self::new(StatusCode::CONFLICT, "DUPLICATE_COLLECTION", message)
+            }
+            AppError::DuplicateValue { field } => {
+                Self::new(StatusCode::CONFLICT, "DUPLICATE_VALUE", message)
+                    .with_details(json!({ "field": field }))
+            }
+            AppError::MaxCollections { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "MAX_COLLECTIONS_REACHED", message)
+            }
+            AppError::MaxColumns { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "MAX_COLUMNS_REACHED", message)
+            }
+            AppError::Unavailable(detail) => {
+                tracing::error!(%detail, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "INTERNAL_ERROR",
+                    "the database is unavailable; try again",
+                )
+            }
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_ERROR",
+                    "internal error",
+                )
+            }
+        }
+    }
+}

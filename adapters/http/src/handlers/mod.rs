@@ -1,0 +1,5 @@
+//! Thin handlers: parse the request, call one use case, shape the answer.
+
+pub mod collections;
+pub mod health;
+pub mod records;

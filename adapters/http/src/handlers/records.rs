@@ -1,0 +1,164 @@
+//! `/{collection}:{list,get,schema,create,update,destroy}`: records of one collection.
+
+use moon_domain::{Collection, Cursor, Record};
+use salvo::Request;
+use salvo::http::StatusCode;
+use serde::Serialize;
+use serde_json::{Map, Value as Json, json};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::input::{json_body, object, query_params, required};
+use crate::reply::Reply;
+use crate::schema_dto::schema_fields;
+
+#[derive(Serialize)]
+struct DataReply<'a, T: Serialize> {
+    data: &'a T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ListReply<'a> {
+    data: &'a [Record],
+    total: u64,
+    next_cursor: Option<String>,
+    limit: u32,
+}
+
+/// The strong ETag of a record: `"<record version>.<schema version>"`.
+fn etag(record: &Record, collection: &Collection) -> String {
+    format!("\"{}.{}\"", record.version, collection.version)
+}
+
+pub async fn list(state: &AppState, req: &Request, name: &str) -> Result<Reply, ApiError> {
+    let params = query_params(req, &["limit", "after"])?;
+    let limit = params
+        .get("limit")
+        .map(|raw| {
+            raw.parse::<u32>().map_err(|_| {
+                ApiError::invalid(
+                    "limit",
+                    format!(
+                        "limit must be a whole number from 1 to {}, not '{raw}'",
+                        state.max_page_size
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let after = params
+        .get("after")
+        .map(|raw| {
+            Cursor::decode(raw).map_err(|_| {
+                ApiError::invalid(
+                    "after",
+                    "invalid cursor: pass next_cursor from a previous page",
+                )
+            })
+        })
+        .transpose()?;
+    let page = state.records.list(name, limit, after).await?;
+    Ok(Reply::ok(&ListReply {
+        data: &page.records,
+        total: page.total,
+        next_cursor: page.next_cursor.map(|c| c.encode()),
+        limit: page.limit,
+    }))
+}
+
+pub async fn get(state: &AppState, req: &Request, name: &str) -> Result<Reply, ApiError> {
+    let params = query_params(req, &["id"])?;
+    let id = params
+        .get("id")
+        .ok_or_else(|| ApiError::invalid("id", "the query parameter 'id' is required"))?;
+    let collection = state.records.collection(name)?;
+    let record = state.records.get(name, id).await?;
+    let tag = etag(&record, &collection);
+    let held = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok());
+    if held.is_some_and(|h| h.split(',').any(|t| t.trim() == tag || t.trim() == "*")) {
+        return Ok(Reply::not_modified(tag));
+    }
+    Ok(Reply::ok(&DataReply {
+        data: &record,
+        message: None,
+    })
+    .with_etag(tag))
+}
+
+pub async fn schema(state: &AppState, req: &Request, name: &str) -> Result<Reply, ApiError> {
+    query_params(req, &[])?;
+    let (collection, total) = state.records.schema(name).await?;
+    Ok(Reply::ok(&json!({
+        "collection": collection.name,
+        "fields": schema_fields(&collection),
+        "total": total,
+    })))
+}
+
+pub async fn create(state: &AppState, req: &mut Request, name: &str) -> Result<Reply, ApiError> {
+    query_params(req, &[])?;
+    let collection = state.records.collection(name)?;
+    let mut body = object(json_body(req, state.max_body_bytes).await?, &["data"], "")?;
+    let data = data_object(&mut body)?;
+    let record = state.records.create(name, data).await?;
+    let tag = etag(&record, &collection);
+    Ok(Reply::json(
+        StatusCode::CREATED,
+        &DataReply {
+            data: &record,
+            message: Some("Record created"),
+        },
+    )
+    .with_etag(tag))
+}
+
+pub async fn update(state: &AppState, req: &mut Request, name: &str) -> Result<Reply, ApiError> {
+    query_params(req, &[])?;
+    let collection = state.records.collection(name)?;
+    let mut body = object(
+        json_body(req, state.max_body_bytes).await?,
+        &["id", "data"],
+        "",
+    )?;
+    let id: String = required(&mut body, "id", "", "a record id string")?;
+    let data = data_object(&mut body)?;
+    let record = state.records.update(name, &id, data).await?;
+    let tag = etag(&record, &collection);
+    Ok(Reply::ok(&DataReply {
+        data: &record,
+        message: Some("Record updated"),
+    })
+    .with_etag(tag))
+}
+
+pub async fn destroy(state: &AppState, req: &mut Request, name: &str) -> Result<Reply, ApiError> {
+    query_params(req, &[])?;
+    state.records.collection(name)?;
+    let mut body = object(json_body(req, state.max_body_bytes).await?, &["id"], "")?;
+    let id: String = required(&mut body, "id", "", "a record id string")?;
+    state.records.destroy(name, &id).await?;
+    Ok(Reply::ok(&json!({ "message": "Record deleted" })))
+}
+
+fn data_object(body: &mut Map<String, Json>) -> Result<Map<String, Json>, ApiError> {
+    match body.remove("data") {
+        Some(Json::Object(map)) => Ok(map),
+        None | Some(Json::Null) => Err(ApiError::invalid(
+            "data",
+            "data is required: an object of field values",
+        )),
+        Some(Json::Array(_)) => Err(ApiError::invalid(
+            "data",
+            "batch writes (data as an array) are not supported yet",
+        )),
+        Some(_) => Err(ApiError::invalid(
+            "data",
+            "data must be an object of field values",
+        )),
+    }
+}

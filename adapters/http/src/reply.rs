@@ -1,0 +1,66 @@
+//! A successful answer: status, JSON body, and the few headers handlers set.
+
+use salvo::http::StatusCode;
+use serde::Serialize;
+
+/// What a handler answers when it succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: StatusCode,
+    /// The JSON body; empty for 304.
+    pub body: Vec<u8>,
+    pub etag: Option<String>,
+    /// The `Allow` header, for `OPTIONS`.
+    pub allow: Option<&'static str>,
+}
+
+impl Reply {
+    /// A JSON reply.
+    pub fn json(status: StatusCode, body: &impl Serialize) -> Self {
+        Self {
+            status,
+            body: serde_json::to_vec(body).unwrap_or_default(),
+            etag: None,
+            allow: None,
+        }
+    }
+
+    /// `200` with a JSON body.
+    pub fn ok(body: &impl Serialize) -> Self {
+        Self::json(StatusCode::OK, body)
+    }
+
+    /// `304 Not Modified` for a tag the client already holds.
+    #[must_use]
+    pub fn not_modified(etag: String) -> Self {
+        Self {
+            status: StatusCode::NOT_MODIFIED,
+            body: Vec::new(),
+            etag: Some(etag),
+            allow: None,
+        }
+    }
+
+    /// `204 No Content`.
+    #[must_use]
+    pub const fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: Vec::new(),
+            etag: None,
+            allow: None,
+        }
+    }
+
+    #[must_use]
+    pub const fn with_allow(mut self, allow: &'static str) -> Self {
+        self.allow = Some(allow);
+        self
+    }
+
+    #[must_use]
+    pub fn with_etag(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
+    }
+}

@@ -1,0 +1,160 @@
+//! The URL surface: one path segment `/{resource}:{action}` (or `/health`) parsed once into
+//! a route, and which methods each route takes.
+
+/// What a request path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    Health,
+    Collections(CollectionsAction),
+    /// A collection route; the name is as given (matched case-insensitively later) and the
+    /// action is checked only once the collection is known to exist.
+    Records {
+        collection: &'a str,
+        action: &'a str,
+    },
+}
+
+/// `/collections:{action}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionsAction {
+    List,
+    Get,
+    Create,
+    Update,
+    Destroy,
+}
+
+/// A record action on a known collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordsAction {
+    List,
+    Get,
+    Schema,
+    Create,
+    Update,
+    Destroy,
+}
+
+/// Whether a route reads (GET/HEAD) or writes (POST).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Read,
+    Write,
+}
+
+impl Kind {
+    /// The `Allow` header for a route of this kind.
+    #[must_use]
+    pub const fn allow(self) -> &'static str {
+        match self {
+            Self::Read => "GET, HEAD, OPTIONS",
+            Self::Write => "POST, OPTIONS",
+        }
+    }
+}
+
+/// Resources the API reserves for itself (served by later modules), never collections.
+const SYSTEM_RESOURCES: [&str; 7] = [
+    "auth", "users", "apikeys", "webhooks", "hooks", "doc", "docs",
+];
+
+impl<'a> Route<'a> {
+    /// Parses a path (prefix already removed); `None` when it names no route.
+    #[must_use]
+    pub fn parse(path: &'a str) -> Option<Self> {
+        let segment = path.strip_prefix('/')?;
+        if segment == "health" {
+            return Some(Self::Health);
+        }
+        let (resource, action) = segment.split_once(':')?;
+        if resource.is_empty() || action.is_empty() || segment.contains('/') {
+            return None;
+        }
+        if resource == "collections" {
+            let action = match action {
+                "list" => CollectionsAction::List,
+                "get" => CollectionsAction::Get,
+                "create" => CollectionsAction::Create,
+                "update" => CollectionsAction::Update,
+                "destroy" => CollectionsAction::Destroy,
+                _ => return None,
+            };
+            return Some(Self::Collections(action));
+        }
+        if SYSTEM_RESOURCES.contains(&resource) {
+            return None;
+        }
+        Some(Self::Records {
+            collection: resource,
+            action,
+        })
+    }
+}
+
+impl CollectionsAction {
+    #[must_use]
+    pub const fn kind(self) -> Kind {
+        match self {
+            Self::List | Self::Get => Kind::Read,
+            Self::Create | Self::Update | Self::Destroy => Kind::Write,
+        }
+    }
+}
+
+impl RecordsAction {
+    /// The record action called `name`, if any.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "list" => Self::List,
+            "get" => Self::Get,
+            "schema" => Self::Schema,
+            "create" => Self::Create,
+            "update" => Self::Update,
+            "destroy" => Self::Destroy,
+            _ => return None,
+        })
+    }
+
+    #[must_use]
+    pub const fn kind(self) -> Kind {
+        match self {
+            Self::List | Self::Get | Self::Schema => Kind::Read,
+            Self::Create | Self::Update | Self::Destroy => Kind::Write,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_into_routes() {
+        assert_eq!(Route::parse("/health"), Some(Route::Health));
+        assert_eq!(
+            Route::parse("/collections:list"),
+            Some(Route::Collections(CollectionsAction::List))
+        );
+        assert_eq!(Route::parse("/collections:drop"), None);
+        assert_eq!(
+            Route::parse("/Products:get"),
+            Some(Route::Records {
+                collection: "Products",
+                action: "get"
+            })
+        );
+        assert_eq!(Route::parse("/users:list"), None);
+        for bad in [
+            "",
+            "/",
+            "/products",
+            "/products:",
+            "/:list",
+            "/a/b:list",
+            "health",
+        ] {
+            assert_eq!(Route::parse(bad), None, "{bad}");
+        }
+    }
+}

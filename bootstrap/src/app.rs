@@ -1,0 +1,119 @@
+//! Wiring: open the database, load the registry, build the use cases and the HTTP
+//! service, serve until SIGINT/SIGTERM, then drain and close.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use moon_application::{
+    CollectionService, HealthService, InMemorySchemaRegistry, Limits, RecordService,
+};
+use moon_domain::ports::{CollectionRepository, SystemClock};
+use moon_http::{AppState, normalise_prefix};
+use moon_sql::{
+    PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlRecordRepository,
+    redact,
+};
+use salvo::Server;
+use salvo::conn::tcp::TcpAcceptor;
+
+use crate::config::Config;
+
+/// How long in-flight requests get to finish after a stop signal.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Runs Moon until a stop signal.
+///
+/// # Errors
+/// When the database cannot be opened or the address cannot be bound.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let url = config.database_url();
+    let pool = PoolOptions {
+        max_connections: config.pool_size.max(1),
+        acquire_timeout: Duration::from_secs(config.db_timeout_secs.max(1)),
+    };
+    let db = SqlDatabase::connect(&url, pool)
+        .await
+        .context("cannot start")?;
+    let backend = db.backend();
+    let collections = Arc::new(SqlCollectionRepository::new(db.clone()));
+    let loaded = collections
+        .load_all()
+        .await
+        .context("cannot load the collections")?;
+    tracing::info!(database = %redact(&url), engine = backend.name(), collections = loaded.len(), "database open");
+    let registry = Arc::new(InMemorySchemaRegistry::with(loaded));
+    let records = Arc::new(SqlRecordRepository::new(db.clone()));
+    let limits = Limits {
+        max_collections: config.max_collections,
+        max_columns: config.max_columns,
+        default_page_size: config.default_page_size,
+        max_page_size: config.max_page_size,
+    };
+    let state = AppState {
+        collections: Arc::new(CollectionService::new(
+            registry.clone(),
+            collections,
+            records.clone(),
+            limits,
+        )),
+        records: Arc::new(RecordService::new(
+            registry,
+            records,
+            Arc::new(SystemClock),
+            limits,
+        )),
+        health: Arc::new(HealthService::new(Arc::new(SqlDatabaseHealth::new(
+            db.clone(),
+        )))),
+        version: env!("CARGO_PKG_VERSION"),
+        prefix: normalise_prefix(&config.prefix),
+        max_body_bytes: config.max_body_bytes,
+        max_page_size: config.max_page_size,
+    };
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let acceptor = TcpAcceptor::try_from(listener).context("cannot use the listener")?;
+    let server = Server::new(acceptor);
+    let handle = server.handle();
+    tokio::spawn(async move {
+        stop_signal().await;
+        tracing::info!("stop signal received; draining requests");
+        handle.stop_graceful(DRAIN);
+    });
+    tracing::info!(
+        "Moon listening on http://{address}{}",
+        normalise_prefix(&config.prefix)
+    );
+    server.serve(moon_http::service(state)).await;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops Moon");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

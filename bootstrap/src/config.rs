@@ -1,0 +1,189 @@
+//! Moon's configuration: defaults, then `moon.toml`, then `MOON_*` environment variables,
+//! then command-line flags, each overriding the one before.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting, after all sources are merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// `sqlite://`, `postgres://` or `mysql://` URL; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// `host:port` to listen on.
+    pub listen: String,
+    /// A path every route sits under, e.g. `/api/v1`.
+    pub prefix: String,
+    /// Where the embedded SQLite database lives.
+    pub data_dir: PathBuf,
+    /// Log filter (`info`, `debug`, `moon_sql=debug,info`...).
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Database connections (readers, on SQLite).
+    pub pool_size: u32,
+    /// Seconds a request waits for a database connection (and SQLite's busy timeout).
+    pub db_timeout_secs: u64,
+    pub max_collections: usize,
+    pub max_columns: usize,
+    pub default_page_size: u32,
+    pub max_page_size: u32,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: String::new(),
+            listen: "127.0.0.1:6006".to_owned(),
+            prefix: String::new(),
+            data_dir: PathBuf::from("./data"),
+            log: "info".to_owned(),
+            log_format: "text".to_owned(),
+            pool_size: 8,
+            db_timeout_secs: 5,
+            max_collections: 1000,
+            max_columns: 100,
+            default_page_size: 15,
+            max_page_size: 200,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// Moon: a live, schema-on-the-fly REST backend over SQL.
+///
+/// Settings come from defaults, then `moon.toml` (or --config), then environment
+/// variables (MOON_DATABASE_URL, MOON_LISTEN, MOON_PREFIX, MOON_DATA_DIR, MOON_LOG,
+/// MOON_LOG_FORMAT, MOON_POOL_SIZE, MOON_MAX_BODY_BYTES, ...), then these flags.
+#[derive(Debug, Parser, Serialize)]
+#[command(name = "moon", version, about, long_about)]
+pub struct Cli {
+    /// Config file to read [default: moon.toml, if present]
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://path, postgres://... or mysql://... [env: MOON_DATABASE_URL]
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Address to listen on [env: MOON_LISTEN] [default: 127.0.0.1:6006]
+    #[arg(long, value_name = "HOST:PORT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Path prefix for every route, e.g. /api/v1 [env: MOON_PREFIX]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Directory of the embedded SQLite database [env: MOON_DATA_DIR] [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Log filter, e.g. info or debug [env: MOON_LOG] [default: info]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    /// Log format: text or json [env: MOON_LOG_FORMAT] [default: text]
+    #[arg(long, value_name = "FORMAT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+    /// Database connections [env: MOON_POOL_SIZE] [default: 8]
+    #[arg(long, value_name = "N")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+}
+
+impl Config {
+    /// Merges every source; `cli` wins.
+    ///
+    /// # Errors
+    /// A message naming the bad setting.
+    pub fn load(cli: &Cli) -> Result<Self, String> {
+        let file = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("moon.toml"));
+        if cli.config.is_some() && !file.exists() {
+            return Err(format!("config file {} does not exist", file.display()));
+        }
+        let config: Self = Figment::from(Serialized::defaults(Self::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("MOON_"))
+            .merge(Serialized::globals(cli))
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        config.check()
+    }
+
+    fn check(self) -> Result<Self, String> {
+        if self.listen.parse::<SocketAddr>().is_err() && !self.listen.contains(':') {
+            return Err(format!("listen must be host:port, not '{}'", self.listen));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(format!(
+                "log_format must be text or json, not '{}'",
+                self.log_format
+            ));
+        }
+        if self.max_page_size == 0
+            || self.default_page_size == 0
+            || self.default_page_size > self.max_page_size
+        {
+            return Err(
+                "page sizes must be at least 1 and default_page_size <= max_page_size".to_owned(),
+            );
+        }
+        Ok(self)
+    }
+
+    /// The database URL to open: the configured one, or SQLite in `data_dir`.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("moon.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_sqlite_on_port_6006() {
+        let config = Config::default().check().unwrap_or_default();
+        assert_eq!(config.listen, "127.0.0.1:6006");
+        assert_eq!(config.database_url(), "sqlite://./data/moon.db");
+    }
+
+    #[test]
+    fn flags_override_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MOON_LISTEN", "127.0.0.1:7000");
+            jail.set_env("MOON_PREFIX", "/api");
+            jail.create_file("moon.toml", "pool_size = 3\nlisten = \"127.0.0.1:6500\"")?;
+            let cli = Cli::parse_from(["moon", "--listen", "127.0.0.1:8000"]);
+            let config = Config::load(&cli).map_err(|e| figment::Error::from(e))?;
+            assert_eq!(config.listen, "127.0.0.1:8000");
+            assert_eq!(config.prefix, "/api");
+            assert_eq!(config.pool_size, 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let bad = Config {
+            log_format: "xml".into(),
+            ..Config::default()
+        };
+        assert!(bad.check().is_err_and(|e| e.contains("log_format")));
+    }
+}
