@@ -1,1 +1,160 @@
-//! placeholder
+//! Shared harness for Moon's cross-crate tests: the real router and use cases over
+//! `moon-mock` doubles (DB-free), and helpers to send requests and read JSON answers.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use moon_application::{
+    CollectionService, HealthService, InMemorySchemaRegistry, Limits, RecordService,
+};
+use moon_domain::Collection;
+use moon_domain::ports::{CollectionRepository, DatabaseHealth, RecordRepository};
+use moon_http::AppState;
+use moon_mock::{
+    FixedClock, MockCollectionRepository, MockDatabaseHealth, MockRecordRepository, fixtures,
+};
+use salvo::Service;
+use salvo::test::{ResponseExt, TestClient};
+use serde_json::Value as Json;
+
+/// The base URL test requests go to (TestClient never opens a socket).
+pub const BASE: &str = "http://moon.test";
+
+/// What a test configures before building the app.
+pub struct Doubles {
+    pub collections: MockCollectionRepository,
+    pub records: MockRecordRepository,
+    pub health: MockDatabaseHealth,
+    pub registered: Vec<Collection>,
+    pub limits: Limits,
+    pub prefix: String,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Doubles {
+    fn default() -> Self {
+        Self {
+            collections: MockCollectionRepository::new(),
+            records: MockRecordRepository::new(),
+            health: MockDatabaseHealth::new(),
+            registered: Vec::new(),
+            limits: Limits::default(),
+            prefix: String::new(),
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl Doubles {
+    /// Doubles whose registry already holds `products` (see [`fixtures::products`]).
+    #[must_use]
+    pub fn with_products() -> Self {
+        Self {
+            registered: vec![fixtures::products()],
+            ..Self::default()
+        }
+    }
+
+    /// The real service over these doubles.
+    #[must_use]
+    pub fn service(self) -> Service {
+        let registry = Arc::new(InMemorySchemaRegistry::with(self.registered));
+        let collections: Arc<dyn CollectionRepository> = Arc::new(self.collections);
+        let records: Arc<dyn RecordRepository> = Arc::new(self.records);
+        let health: Arc<dyn DatabaseHealth> = Arc::new(self.health);
+        let state = AppState {
+            collections: Arc::new(CollectionService::new(
+                registry.clone(),
+                collections,
+                records.clone(),
+                self.limits,
+            )),
+            records: Arc::new(RecordService::new(
+                registry,
+                records,
+                Arc::new(FixedClock(fixtures::instant())),
+                self.limits,
+            )),
+            health: Arc::new(HealthService::new(health)),
+            version: "test",
+            prefix: self.prefix,
+            max_body_bytes: self.max_body_bytes,
+            max_page_size: self.limits.max_page_size,
+        };
+        moon_http::service(state)
+    }
+}
+
+/// An answer: status, headers of interest, and the body parsed as JSON (`Null` if empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Json,
+    pub headers: salvo::http::HeaderMap,
+}
+
+impl Answer {
+    /// The error `code` of an error body.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// A header as text.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn answer(mut res: salvo::Response) -> Answer {
+    let status = res.status_code.map_or(200, |s| s.as_u16());
+    let headers = res.headers().clone();
+    let text = res.take_string().await.unwrap_or_default();
+    let body = if text.is_empty() {
+        Json::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    Answer {
+        status,
+        body,
+        headers,
+    }
+}
+
+/// `GET {path}`.
+pub async fn get(service: &Service, path: &str) -> Answer {
+    answer(TestClient::get(format!("{BASE}{path}")).send(service).await).await
+}
+
+/// `POST {path}` with a raw body.
+pub async fn post_raw(service: &Service, path: &str, body: &str) -> Answer {
+    answer(
+        TestClient::post(format!("{BASE}{path}"))
+            .raw_json(body.to_owned())
+            .send(service)
+            .await,
+    )
+    .await
+}
+
+/// `POST {path}` with a JSON body.
+pub async fn post(service: &Service, path: &str, body: &Json) -> Answer {
+    post_raw(service, path, &body.to_string()).await
+}
+
+/// Any method on `path`.
+pub async fn request(service: &Service, method: &str, path: &str) -> Answer {
+    let url = format!("{BASE}{path}");
+    let builder = match method {
+        "PUT" => TestClient::put(url),
+        "DELETE" => TestClient::delete(url),
+        "PATCH" => TestClient::patch(url),
+        "OPTIONS" => TestClient::options(url),
+        "HEAD" => TestClient::head(url),
+        "POST" => TestClient::post(url),
+        _ => TestClient::get(url),
+    };
+    answer(builder.send(service).await).await
+}
