@@ -158,3 +158,5 @@ pub async fn request(service: &Service, method: &str, path: &str) -> Answer {
     };
     answer(builder.send(service).await).await
 }
+
+pub mod contract;
