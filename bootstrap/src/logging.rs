@@ -1,5 +1,7 @@
 //! Structured logs through tracing: a filter from `log`, text or JSON lines on stderr.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
@@ -13,7 +15,8 @@ pub fn init(config: &Config) -> Result<(), String> {
         .map_err(|e| format!("invalid log filter '{}': {e}", config.log))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let installed = if config.log_format == "json" {
         builder.json().flatten_event(true).try_init()
     } else {

@@ -1,0 +1,328 @@
+//! End to end: the built `moon` binary on a free port, driven over real HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+/// A running Moon process; killed when dropped.
+struct Moon {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Moon {
+    /// Starts Moon on a free port with its data in `data_dir`.
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_moon"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("MOON_LOG", "info")
+            .env_remove("MOON_DATABASE_URL")
+            .env_remove("MOON_PREFIX")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start moon: {e}"));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some((_, address)) = line.split_once("Moon listening on ") {
+                    let _ = tx.send(address.trim().to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("moon did not start listening"));
+        Self {
+            child,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, Json) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        read(res).await
+    }
+
+    async fn post(&self, path: &str, body: &Json) -> (u16, Json) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        read(res).await
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM failed");
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("moon did not stop within 5 s of SIGTERM");
+    }
+}
+
+impl Drop for Moon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn read(res: reqwest::Response) -> (u16, Json) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    let body = if text.is_empty() {
+        Json::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    (status, body)
+}
+
+fn schema() -> Json {
+    json!({"name": "products", "columns": [
+        {"name": "title", "type": "string", "nullable": false, "unique": true},
+        {"name": "price", "type": "decimal"},
+        {"name": "stock", "type": "integer"},
+        {"name": "on_sale", "type": "boolean"},
+        {"name": "released", "type": "datetime"},
+        {"name": "specs", "type": "json"}
+    ]})
+}
+
+#[tokio::test]
+async fn the_walkthrough_works_over_real_http_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let moon = Moon::start(dir.path());
+
+    let (status, health) = moon.get("/health").await;
+    assert_eq!(
+        (
+            status,
+            health["status"].as_str(),
+            health["database"].as_str()
+        ),
+        (200, Some("ok"), Some("ok"))
+    );
+
+    let (status, created) = moon.post("/collections:create", &schema()).await;
+    assert_eq!(status, 201, "{created}");
+
+    let (status, record) = moon
+        .post(
+            "/products:create",
+            &json!({"data": {"title": "Lamp", "price": "99999999999999999.99", "stock": 3, "on_sale": true,
+                             "released": "2024-03-01T10:30:00.123456+02:00", "specs": {"watts": 40, "tags": ["desk"]}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{record}");
+    let data = &record["data"];
+    assert_eq!(data["price"], "99999999999999999.99");
+    assert_eq!(data["released"], "2024-03-01T08:30:00.123456Z");
+    assert_eq!(data["specs"], json!({"watts": 40, "tags": ["desk"]}));
+    let id = data["id"].as_str().unwrap_or_default().to_owned();
+
+    let (status, cheap) = moon
+        .post(
+            "/products:create",
+            &json!({"data": {"title": "Pen", "price": "-0.01"}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(cheap["data"]["price"], "-0.01");
+    assert_eq!(cheap["data"]["stock"], 0);
+    assert_eq!(cheap["data"]["specs"], json!({}));
+    assert_eq!(cheap["data"]["released"], Json::Null);
+
+    let (status, dup) = moon
+        .post("/products:create", &json!({"data": {"title": "Pen"}}))
+        .await;
+    assert_eq!(
+        (status, dup["code"].as_str()),
+        (409, Some("DUPLICATE_VALUE"))
+    );
+
+    let (status, list) = moon.get("/products:list?limit=1").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (list["total"].as_u64(), list["limit"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let cursor = list["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let (_, rest) = moon.get(&format!("/products:list?after={cursor}")).await;
+    assert_eq!(rest["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["next_cursor"], Json::Null);
+    assert_ne!(rest["data"][0]["id"], list["data"][0]["id"]);
+
+    let (status, updated) = moon
+        .post(
+            "/products:update",
+            &json!({"id": id, "data": {"stock": 2, "price": "10.5"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        (
+            updated["data"]["stock"].as_i64(),
+            updated["data"]["price"].as_str()
+        ),
+        (Some(2), Some("10.50"))
+    );
+    assert_eq!(updated["data"]["title"], "Lamp");
+
+    let (status, bad) = moon
+        .post(
+            "/products:update",
+            &json!({"id": id, "data": {"stock": "2"}}),
+        )
+        .await;
+    assert_eq!(
+        (status, bad["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
+
+    // A type change the rows cannot take fails and changes nothing.
+    let (status, refused) = moon
+        .post("/collections:update", &json!({"name": "products", "modify_columns": [{"name": "title", "type": "integer", "nullable": false}]}))
+        .await;
+    assert_eq!(
+        (status, refused["details"]["field"].as_str()),
+        (400, Some("title")),
+        "{refused}"
+    );
+    let (_, still) = moon.get(&format!("/products:get?id={id}")).await;
+    assert_eq!(still["data"]["title"], "Lamp");
+
+    let (status, altered) = moon
+        .post(
+            "/collections:update",
+            &json!({"name": "products", "rename_columns": [{"old_name": "stock", "new_name": "quantity"}],
+                    "add_columns": [{"name": "colour", "type": "string"}], "remove_columns": ["on_sale"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{altered}");
+
+    let status = moon.stop();
+    assert!(status.success(), "SIGTERM ends moon cleanly: {status}");
+
+    let moon = Moon::start(dir.path());
+    let (status, got) = moon.get(&format!("/products:get?id={id}")).await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["data"]["quantity"], 2);
+    assert_eq!(got["data"]["colour"], "");
+    assert_eq!(got["data"]["price"], "10.50");
+    assert!(got["data"].get("on_sale").is_none());
+    let (_, collections) = moon.get("/collections:list").await;
+    assert_eq!(
+        collections,
+        json!({"collections": [{"name": "products", "records": 2}], "count": 1})
+    );
+
+    let (status, _) = moon.post("/products:destroy", &json!({"id": id})).await;
+    assert_eq!(status, 200);
+    let (status, gone) = moon.get(&format!("/products:get?id={id}")).await;
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (404, Some("RECORD_NOT_FOUND"))
+    );
+    let (status, _) = moon
+        .post("/collections:destroy", &json!({"name": "products"}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, missing) = moon.get("/products:list").await;
+    assert_eq!(
+        (status, missing["code"].as_str()),
+        (404, Some("COLLECTION_NOT_FOUND"))
+    );
+}
+
+#[tokio::test]
+async fn errors_are_json_over_the_wire() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let moon = Moon::start(dir.path());
+    let (status, body) = moon.get("/nothing/here").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let res = moon
+        .http
+        .post(format!("{}/collections:create", moon.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, body) = read(res).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_JSON")));
+    let res = moon
+        .http
+        .delete(format!("{}/collections:list", moon.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        res.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET, HEAD, OPTIONS")
+    );
+    let (status, body) = read(res).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
+}
+
+#[test]
+fn help_documents_the_settings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_moon"))
+        .arg("--help")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "--database-url",
+        "--listen",
+        "--prefix",
+        "--data-dir",
+        "MOON_DATABASE_URL",
+        "6006",
+    ] {
+        assert!(text.contains(word), "--help mentions {word}:\n{text}");
+    }
+}
+
+#[test]
+fn a_bad_database_url_fails_start_up_with_one_clear_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_moon"))
+        .args([
+            "--database-url",
+            "oracle://scott:tiger@db/x",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("unsupported database URL"), "{text}");
+    assert!(!text.contains("tiger"), "the password is redacted: {text}");
+}
