@@ -127,17 +127,17 @@ impl CollectionService {
         let current = self.get(name)?;
         let plan = change.plan(&current, self.limits.max_columns)?;
         let mut problems = Vec::new();
-        if let Some(required) = plan.added_required().next() {
-            if self.records.count(&current).await? > 0 {
-                let problem = FieldError::invalid(
-                    required.name.as_str(),
-                    "cannot add a required (non-nullable) column to a collection that has records; add it as nullable",
-                );
-                if !dry_run {
-                    return Err(AppError::Validation(vec![problem]));
-                }
-                problems.push(problem);
+        if let Some(required) = plan.added_required().next()
+            && self.records.count(&current).await? > 0
+        {
+            let problem = FieldError::invalid(
+                required.name.as_str(),
+                "cannot add a required (non-nullable) column to a collection that has records; add it as nullable",
+            );
+            if !dry_run {
+                return Err(AppError::Validation(vec![problem]));
             }
+            problems.push(problem);
         }
         match self.collections.alter(&current, &plan, dry_run).await {
             Ok(statements) if dry_run => Ok(AlterOutcome::DryRun {

@@ -164,13 +164,14 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn flags_override_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("MOON_LISTEN", "127.0.0.1:7000");
             jail.set_env("MOON_PREFIX", "/api");
             jail.create_file("moon.toml", "pool_size = 3\nlisten = \"127.0.0.1:6500\"")?;
             let cli = Cli::parse_from(["moon", "--listen", "127.0.0.1:8000"]);
-            let config = Config::load(&cli).map_err(|e| figment::Error::from(e))?;
+            let config = Config::load(&cli).map_err(figment::Error::from)?;
             assert_eq!(config.listen, "127.0.0.1:8000");
             assert_eq!(config.prefix, "/api");
             assert_eq!(config.pool_size, 3);

@@ -154,7 +154,7 @@ pub fn parse_decimal(text: &str, scale: u32) -> Result<Decimal, String> {
     let well_formed = !int_part.is_empty()
         && int_part.bytes().all(|b| b.is_ascii_digit())
         && frac_part.bytes().all(|b| b.is_ascii_digit())
-        && (frac_part.is_empty() == !digits.contains('.'));
+        && (frac_part.is_empty() != digits.contains('.'));
     if !well_formed {
         return Err(format!(
             "'{text}' is not a decimal (digits, optional '-' and '.')"

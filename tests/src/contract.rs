@@ -52,7 +52,7 @@ pub fn item(n: u64, code: &str, qty: i64, price: &str) -> NewRecord {
             (column_name("code"), Value::Text(code.to_owned())),
             (column_name("qty"), Value::Integer(qty)),
             (column_name("price"), dec(price)),
-            (column_name("active"), Value::Bool(n % 2 == 0)),
+            (column_name("active"), Value::Bool(n.is_multiple_of(2))),
             (
                 column_name("seen_at"),
                 Value::DateTime(at("2024-03-01T10:30:00.5+02:00")),

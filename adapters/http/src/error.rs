@@ -13,7 +13,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Option<Json>,
+    pub details: Option<Box<Json>>,
     /// The `Allow` header, for 405.
     pub allow: Option<&'static str>,
 }
@@ -39,7 +39,7 @@ impl ApiError {
 
     #[must_use]
     pub fn with_details(mut self, details: Json) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -97,7 +97,7 @@ impl ApiError {
         serde_json::to_vec(&ErrorBody {
             error: &self.message,
             code: self.code,
-            details: self.details.as_ref(),
+            details: self.details.as_deref(),
         })
         .unwrap_or_default()
     }

@@ -106,11 +106,11 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(options.acquire_timeout)
         .foreign_keys(false);
-    if let Some(dir) = base.get_filename().parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
+    if let Some(dir) = base.get_filename().parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
