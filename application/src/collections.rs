@@ -6,9 +6,9 @@ use moon_domain::ports::{CollectionRepository, RecordRepository, SchemaRegistry}
 use moon_domain::{
     Collection, CollectionName, Column, FieldError, RepoError, SchemaChange, check_columns,
 };
-use tokio::sync::Mutex;
 
 use crate::error::AppError;
+use crate::gate::SchemaGate;
 use crate::limits::Limits;
 
 /// One entry of `collections:list`.
@@ -37,7 +37,7 @@ pub struct CollectionService {
     collections: Arc<dyn CollectionRepository>,
     records: Arc<dyn RecordRepository>,
     limits: Limits,
-    schema_lock: Mutex<()>,
+    gate: Arc<SchemaGate>,
 }
 
 impl CollectionService {
@@ -47,13 +47,14 @@ impl CollectionService {
         collections: Arc<dyn CollectionRepository>,
         records: Arc<dyn RecordRepository>,
         limits: Limits,
+        gate: Arc<SchemaGate>,
     ) -> Self {
         Self {
             registry,
             collections,
             records,
             limits,
-            schema_lock: Mutex::new(()),
+            gate,
         }
     }
 
@@ -62,6 +63,7 @@ impl CollectionService {
     /// # Errors
     /// [`AppError`] when a count fails.
     pub async fn list(&self) -> Result<Vec<CollectionSummary>, AppError> {
+        let _gate = self.gate.record_op().await;
         let mut out = Vec::new();
         for collection in self.registry.list() {
             let records = self.records.count(&collection).await?;
@@ -93,7 +95,7 @@ impl CollectionService {
         columns: Vec<Column>,
     ) -> Result<Arc<Collection>, AppError> {
         check_columns(&columns, self.limits.max_columns)?;
-        let _guard = self.schema_lock.lock().await;
+        let _guard = self.gate.schema_change().await;
         if self.registry.get(name.as_str()).is_some() {
             return Err(AppError::DuplicateCollection(name.to_string()));
         }
@@ -123,7 +125,7 @@ impl CollectionService {
         change: &SchemaChange,
         dry_run: bool,
     ) -> Result<AlterOutcome, AppError> {
-        let _guard = self.schema_lock.lock().await;
+        let _guard = self.gate.schema_change().await;
         let current = self.get(name)?;
         let plan = change.plan(&current, self.limits.max_columns)?;
         let mut problems = Vec::new();
@@ -175,7 +177,7 @@ impl CollectionService {
     /// # Errors
     /// Not found, or a database failure.
     pub async fn destroy(&self, name: &CollectionName) -> Result<(), AppError> {
-        let _guard = self.schema_lock.lock().await;
+        let _guard = self.gate.schema_change().await;
         self.get(name)?;
         self.collections.destroy(name).await?;
         self.registry.remove(name.as_str());

@@ -4,6 +4,7 @@
 
 pub mod collections;
 pub mod error;
+pub mod gate;
 pub mod health;
 pub mod limits;
 pub mod records;
@@ -11,6 +12,7 @@ pub mod registry;
 
 pub use collections::{AlterOutcome, CollectionService, CollectionSummary};
 pub use error::AppError;
+pub use gate::SchemaGate;
 pub use health::HealthService;
 pub use limits::Limits;
 pub use records::{ListPage, RecordService};

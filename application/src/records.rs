@@ -10,6 +10,7 @@ use serde_json::{Map, Value as Json};
 use ulid::Ulid;
 
 use crate::error::AppError;
+use crate::gate::SchemaGate;
 use crate::limits::Limits;
 
 /// One page of `:list`.
@@ -27,6 +28,7 @@ pub struct RecordService {
     records: Arc<dyn RecordRepository>,
     clock: Arc<dyn Clock>,
     limits: Limits,
+    gate: Arc<SchemaGate>,
 }
 
 impl RecordService {
@@ -36,12 +38,14 @@ impl RecordService {
         records: Arc<dyn RecordRepository>,
         clock: Arc<dyn Clock>,
         limits: Limits,
+        gate: Arc<SchemaGate>,
     ) -> Self {
         Self {
             registry,
             records,
             clock,
             limits,
+            gate,
         }
     }
 
@@ -68,6 +72,7 @@ impl RecordService {
         limit: Option<u32>,
         after: Option<Cursor>,
     ) -> Result<ListPage, AppError> {
+        let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let limit = limit.unwrap_or(self.limits.default_page_size);
         if limit == 0 {
@@ -108,6 +113,7 @@ impl RecordService {
     /// # Errors
     /// A malformed id, or no such record.
     pub async fn get(&self, name: &str, id: &str) -> Result<Record, AppError> {
+        let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let id = parse_id(id)?;
         self.records
@@ -121,6 +127,7 @@ impl RecordService {
     /// # Errors
     /// Not found, or a database failure.
     pub async fn schema(&self, name: &str) -> Result<(Arc<Collection>, u64), AppError> {
+        let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let total = self.records.count(&collection).await?;
         Ok((collection, total))
@@ -131,6 +138,7 @@ impl RecordService {
     /// # Errors
     /// Validation errors, a unique violation, or a database failure.
     pub async fn create(&self, name: &str, data: Map<String, Json>) -> Result<Record, AppError> {
+        let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let fields = validate_create(&collection, data)?;
         let record = NewRecord {
@@ -153,6 +161,7 @@ impl RecordService {
         id: &str,
         data: Map<String, Json>,
     ) -> Result<Record, AppError> {
+        let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let id = parse_id(id)?;
         if data.is_empty() {
@@ -173,6 +182,7 @@ impl RecordService {
     /// # Errors
     /// A malformed id, no such record, or a database failure.
     pub async fn destroy(&self, name: &str, id: &str) -> Result<(), AppError> {
+        let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let id = parse_id(id)?;
         if self.records.delete(&collection, id).await? {

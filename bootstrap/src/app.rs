@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use moon_application::{
-    CollectionService, HealthService, InMemorySchemaRegistry, Limits, RecordService,
+    CollectionService, HealthService, InMemorySchemaRegistry, Limits, RecordService, SchemaGate,
 };
 use moon_domain::ports::{CollectionRepository, SystemClock};
 use moon_http::{AppState, normalise_prefix};
@@ -50,18 +50,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         default_page_size: config.default_page_size,
         max_page_size: config.max_page_size,
     };
+    let gate = Arc::new(SchemaGate::default());
     let state = AppState {
         collections: Arc::new(CollectionService::new(
             registry.clone(),
             collections,
             records.clone(),
             limits,
+            gate.clone(),
         )),
         records: Arc::new(RecordService::new(
             registry,
             records,
             Arc::new(SystemClock),
             limits,
+            gate,
         )),
         health: Arc::new(HealthService::new(Arc::new(SqlDatabaseHealth::new(
             db.clone(),

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use moon_tests::engines::{Engine, TestDatabase};
 use serde_json::{Value as Json, json};
 
 /// A running Moon process; killed when dropped.
@@ -16,14 +17,25 @@ struct Moon {
 }
 
 impl Moon {
-    /// Starts Moon on a free port with its data in `data_dir`.
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_moon"))
+    /// Starts Moon on a free port with its data in `data_dir` (SQLite) or at `url`.
+    fn start(data_dir: &Path, url: Option<&str>) -> Self {
+        Self::start_with(data_dir, url, &[])
+    }
+
+    /// Starts Moon with extra environment variables.
+    fn start_with(data_dir: &Path, url: Option<&str>, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_moon"));
+        command
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("MOON_LOG", "info")
             .env_remove("MOON_DATABASE_URL")
             .env_remove("MOON_PREFIX")
+            .envs(env.iter().copied());
+        if let Some(url) = url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -112,10 +124,41 @@ fn schema() -> Json {
     ]})
 }
 
-#[tokio::test]
-async fn the_walkthrough_works_over_real_http_and_survives_a_restart() {
+/// The walkthrough on one engine, in a fresh database dropped afterwards.
+async fn walkthrough_on(engine: Engine) {
+    let test_db = TestDatabase::create(engine).await;
+    let url = (engine != Engine::Sqlite).then(|| test_db.url.clone());
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let moon = Moon::start(dir.path());
+    walkthrough(dir.path(), url.as_deref()).await;
+    test_db.drop_database().await;
+}
+
+#[tokio::test]
+async fn the_walkthrough_works_on_sqlite() {
+    walkthrough_on(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn the_walkthrough_works_on_postgres() {
+    if Engine::configured().contains(&Engine::Postgres) {
+        walkthrough_on(Engine::Postgres).await;
+    } else {
+        eprintln!("PostgreSQL not configured (MOON_TEST_POSTGRES_URL unset): not run on it");
+    }
+}
+
+#[tokio::test]
+async fn the_walkthrough_works_on_mysql() {
+    if Engine::configured().contains(&Engine::MySql) {
+        walkthrough_on(Engine::MySql).await;
+    } else {
+        eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): not run on it");
+    }
+}
+
+/// Every route of the core, over real HTTP, with a restart in the middle.
+async fn walkthrough(dir: &Path, url: Option<&str>) {
+    let moon = Moon::start(dir, url);
 
     let (status, health) = moon.get("/health").await;
     assert_eq!(
@@ -227,7 +270,7 @@ async fn the_walkthrough_works_over_real_http_and_survives_a_restart() {
     let status = moon.stop();
     assert!(status.success(), "SIGTERM ends moon cleanly: {status}");
 
-    let moon = Moon::start(dir.path());
+    let moon = Moon::start(dir, url);
     let (status, got) = moon.get(&format!("/products:get?id={id}")).await;
     assert_eq!(status, 200, "{got}");
     assert_eq!(got["data"]["quantity"], 2);
@@ -261,7 +304,7 @@ async fn the_walkthrough_works_over_real_http_and_survives_a_restart() {
 #[tokio::test]
 async fn errors_are_json_over_the_wire() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let moon = Moon::start(dir.path());
+    let moon = Moon::start(dir.path(), None);
     let (status, body) = moon.get("/nothing/here").await;
     assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
     let res = moon

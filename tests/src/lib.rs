@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use moon_application::{
-    CollectionService, HealthService, InMemorySchemaRegistry, Limits, RecordService,
+    CollectionService, HealthService, InMemorySchemaRegistry, Limits, RecordService, SchemaGate,
 };
 use moon_domain::Collection;
 use moon_domain::ports::{CollectionRepository, DatabaseHealth, RecordRepository};
@@ -62,18 +62,21 @@ impl Doubles {
         let collections: Arc<dyn CollectionRepository> = Arc::new(self.collections);
         let records: Arc<dyn RecordRepository> = Arc::new(self.records);
         let health: Arc<dyn DatabaseHealth> = Arc::new(self.health);
+        let gate = Arc::new(SchemaGate::default());
         let state = AppState {
             collections: Arc::new(CollectionService::new(
                 registry.clone(),
                 collections,
                 records.clone(),
                 self.limits,
+                gate.clone(),
             )),
             records: Arc::new(RecordService::new(
                 registry,
                 records,
                 Arc::new(FixedClock(fixtures::instant())),
                 self.limits,
+                gate,
             )),
             health: Arc::new(HealthService::new(health)),
             version: "test",
@@ -160,3 +163,4 @@ pub async fn request(service: &Service, method: &str, path: &str) -> Answer {
 }
 
 pub mod contract;
+pub mod engines;

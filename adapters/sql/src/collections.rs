@@ -1,22 +1,18 @@
-//! `CollectionRepository` over SQL: tables and their metadata change together, in one
-//! transaction; a schema change rebuilds the table, converting every row or none.
+//! `CollectionRepository` over SQL: tables and their metadata change together. SQLite and
+//! PostgreSQL do it in one transaction; MySQL, whose DDL commits implicitly, records its
+//! intent first and is repaired at start-up (see `reconcile`).
 
 use async_trait::async_trait;
 use moon_domain::ports::CollectionRepository;
-use moon_domain::{Collection, CollectionName, FieldError, RepoError, SchemaPlan, Value};
+use moon_domain::{Collection, CollectionName, RepoError, SchemaPlan};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
-use sea_query::{Alias, Expr, ExprTrait, Order, Query, Table};
+use sea_query::{Alias, Table};
 
 use crate::connect::SqlDatabase;
-use crate::dialect::{Backend, get};
+use crate::dialect::Backend;
 use crate::error::classify;
-use crate::metadata;
-use crate::table::{self, CREATED_AT, ID, PKID, UPDATED_AT, VERSION};
-
-/// The name a table is rebuilt under before it replaces the original.
-const REBUILD_TABLE: &str = "_moon_rebuild";
-/// Rows copied per round trip during a rebuild.
-const REBUILD_BATCH: u64 = 500;
+use crate::rebuild::{OLD_TABLE, REBUILD_TABLE, copy_rows, rebuild_in_transaction};
+use crate::{metadata, reconcile, table};
 
 /// Collections (DDL + metadata) on a SQL database.
 #[derive(Debug, Clone)]
@@ -33,17 +29,109 @@ impl SqlCollectionRepository {
     async fn begin(&self) -> Result<DatabaseTransaction, RepoError> {
         self.db.writer.begin().await.map_err(|e| classify(&e))
     }
+
+    async fn run(&self, stmt: &impl sea_orm::StatementBuilder) -> Result<(), RepoError> {
+        self.db
+            .writer
+            .execute(stmt)
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e))
+    }
+
+    /// MySQL: build and fill the new table, record the intent, swap atomically with
+    /// `RENAME TABLE`, then write the metadata and forget the intent.
+    async fn alter_mysql(
+        &self,
+        current: &Collection,
+        plan: &SchemaPlan,
+        dry_run: bool,
+    ) -> Result<Vec<String>, RepoError> {
+        let backend = self.db.backend;
+        let name = current.name.as_str();
+        self.run(
+            &Table::drop()
+                .table(Alias::new(REBUILD_TABLE))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        let create = table::create_statement(backend, REBUILD_TABLE, &plan.next);
+        self.run(&create).await?;
+        let filled = async {
+            let txn = self.begin().await?;
+            let copied = copy_rows(&txn, backend, current, plan).await?;
+            txn.commit().await.map_err(|e| classify(&e))?;
+            Ok::<u64, RepoError>(copied)
+        }
+        .await;
+        let swap = format!("RENAME TABLE `{name}` TO `{OLD_TABLE}`, `{REBUILD_TABLE}` TO `{name}`");
+        let statements = vec![
+            backend.db_backend().build(&create).to_string(),
+            format!("-- copy rows from `{name}`, converting changed columns"),
+            swap.clone(),
+            format!("DROP TABLE `{OLD_TABLE}`"),
+        ];
+        let copied = match filled {
+            Ok(copied) => copied,
+            Err(e) => {
+                self.run(
+                    &Table::drop()
+                        .table(Alias::new(REBUILD_TABLE))
+                        .if_exists()
+                        .to_owned(),
+                )
+                .await?;
+                return Err(e);
+            }
+        };
+        if dry_run {
+            self.run(&Table::drop().table(Alias::new(REBUILD_TABLE)).to_owned())
+                .await?;
+            tracing::debug!(collection = name, copied, "dry run rebuilt and discarded");
+            return Ok(statements);
+        }
+        metadata::record_intent(&self.db.writer, &plan.next).await?;
+        self.db
+            .writer
+            .execute_unprepared(&swap)
+            .await
+            .map_err(|e| classify(&e))?;
+        let txn = self.begin().await?;
+        metadata::update(&txn, &plan.next).await?;
+        metadata::clear_intent(&txn, &current.name).await?;
+        txn.commit().await.map_err(|e| classify(&e))?;
+        self.run(
+            &Table::drop()
+                .table(Alias::new(OLD_TABLE))
+                .if_exists()
+                .to_owned(),
+        )
+        .await?;
+        Ok(statements)
+    }
 }
 
 #[async_trait]
 impl CollectionRepository for SqlCollectionRepository {
     async fn load_all(&self) -> Result<Vec<Collection>, RepoError> {
+        reconcile::repair(&self.db).await?;
         metadata::load_all(&self.db).await
     }
 
     async fn create(&self, collection: &Collection) -> Result<(), RepoError> {
-        let txn = self.begin().await?;
         let stmt = table::create_statement(self.db.backend, collection.name.as_str(), collection);
+        if self.db.backend == Backend::MySql {
+            // Metadata first: a crash before the table exists leaves metadata that start-up
+            // finds without a table and drops.
+            metadata::insert(&self.db.writer, collection).await?;
+            if let Err(e) = self.run(&stmt).await {
+                metadata::delete(&self.db.writer, &collection.name).await?;
+                return Err(e);
+            }
+            return Ok(());
+        }
+        let txn = self.begin().await?;
         txn.execute(&stmt).await.map_err(|e| classify(&e))?;
         metadata::insert(&txn, collection).await?;
         txn.commit().await.map_err(|e| classify(&e))
@@ -55,9 +143,11 @@ impl CollectionRepository for SqlCollectionRepository {
         plan: &SchemaPlan,
         dry_run: bool,
     ) -> Result<Vec<String>, RepoError> {
-        let backend = self.db.backend;
+        if self.db.backend == Backend::MySql {
+            return self.alter_mysql(current, plan, dry_run).await;
+        }
         let txn = self.begin().await?;
-        let statements = rebuild(&txn, backend, current, plan).await?;
+        let statements = rebuild_in_transaction(&txn, self.db.backend, current, plan).await?;
         metadata::update(&txn, &plan.next).await?;
         if dry_run {
             txn.rollback().await.map_err(|e| classify(&e))?;
@@ -68,138 +158,15 @@ impl CollectionRepository for SqlCollectionRepository {
     }
 
     async fn destroy(&self, name: &CollectionName) -> Result<(), RepoError> {
-        let txn = self.begin().await?;
         let drop = Table::drop().table(Alias::new(name.as_str())).to_owned();
+        if self.db.backend == Backend::MySql {
+            // Table first: a crash after it leaves metadata without a table, dropped at start-up.
+            self.run(&drop).await?;
+            return metadata::delete(&self.db.writer, name).await;
+        }
+        let txn = self.begin().await?;
         txn.execute(&drop).await.map_err(|e| classify(&e))?;
         metadata::delete(&txn, name).await?;
         txn.commit().await.map_err(|e| classify(&e))
-    }
-}
-
-/// Rebuilds `current` as `plan.next` inside `txn`: a new table, every row converted and
-/// copied, the old table dropped and the new one renamed into place. Returns the DDL run.
-async fn rebuild(
-    txn: &DatabaseTransaction,
-    backend: Backend,
-    current: &Collection,
-    plan: &SchemaPlan,
-) -> Result<Vec<String>, RepoError> {
-    let name = current.name.as_str();
-    let builder = backend.db_backend();
-    let drop_stale = Table::drop()
-        .table(Alias::new(REBUILD_TABLE))
-        .if_exists()
-        .to_owned();
-    txn.execute(&drop_stale).await.map_err(|e| classify(&e))?;
-    let create = table::create_statement(backend, REBUILD_TABLE, &plan.next);
-    txn.execute(&create).await.map_err(|e| classify(&e))?;
-    let copied = copy_rows(txn, backend, current, plan).await?;
-    let drop = Table::drop().table(Alias::new(name)).to_owned();
-    txn.execute(&drop).await.map_err(|e| classify(&e))?;
-    let rename = Table::rename()
-        .table(Alias::new(REBUILD_TABLE), Alias::new(name))
-        .to_owned();
-    txn.execute(&rename).await.map_err(|e| classify(&e))?;
-    if backend == Backend::Postgres {
-        let reset = format!(
-            "SELECT setval(pg_get_serial_sequence('\"{name}\"', '{PKID}'), COALESCE(MAX(\"{PKID}\"), 0) + 1, false) FROM \"{name}\""
-        );
-        txn.execute_unprepared(&reset)
-            .await
-            .map_err(|e| classify(&e))?;
-    }
-    Ok(vec![
-        builder.build(&create).to_string(),
-        format!("-- copy {copied} rows from \"{name}\", converting changed columns"),
-        builder.build(&drop).to_string(),
-        builder.build(&rename).to_string(),
-    ])
-}
-
-/// Copies every row of `current` into the rebuild table, converting each planned column.
-async fn copy_rows(
-    txn: &DatabaseTransaction,
-    backend: Backend,
-    current: &Collection,
-    plan: &SchemaPlan,
-) -> Result<u64, RepoError> {
-    // Where each next column's value comes from in a current record (None: added).
-    let sources: Vec<Option<usize>> = plan
-        .columns
-        .iter()
-        .map(|p| {
-            p.source
-                .as_ref()
-                .and_then(|s| current.column_index(s.as_str()))
-        })
-        .collect();
-    let mut last_pkid = 0_i64;
-    let mut copied = 0_u64;
-    loop {
-        let select = Query::select()
-            .column(Alias::new(PKID))
-            .columns(table::select_columns(current))
-            .from(Alias::new(current.name.as_str()))
-            .and_where(Expr::col(Alias::new(PKID)).gt(last_pkid))
-            .order_by(Alias::new(PKID), Order::Asc)
-            .limit(REBUILD_BATCH)
-            .to_owned();
-        let rows = txn.query_all(&select).await.map_err(|e| classify(&e))?;
-        if rows.is_empty() {
-            return Ok(copied);
-        }
-        let mut insert = Query::insert();
-        insert.into_table(Alias::new(REBUILD_TABLE)).columns(
-            [PKID, ID, CREATED_AT, UPDATED_AT, VERSION]
-                .into_iter()
-                .map(Alias::new)
-                .chain(
-                    plan.next
-                        .columns
-                        .iter()
-                        .map(|c| Alias::new(c.name.as_str())),
-                ),
-        );
-        for row in &rows {
-            last_pkid = get::<i64>(row, 0)?.unwrap_or(last_pkid);
-            let record = table::decode_record(backend, row, current, 1)?;
-            let mut values = vec![
-                last_pkid.into(),
-                record.id.to_string().into(),
-                backend.bind_datetime(&record.created_at),
-                backend.bind_datetime(&record.updated_at),
-                record.version.into(),
-            ];
-            for (planned, source) in plan.columns.iter().zip(&sources) {
-                let column = &planned.column;
-                let value = match source {
-                    Some(i) => {
-                        let (_, old) = &record.fields[*i];
-                        old.clone().convert(column.field_type).map_err(|why| {
-                            RepoError::Invalid(FieldError::invalid(
-                                column.name.as_str(),
-                                format!(
-                                    "existing value cannot become {}: {why}",
-                                    column.field_type
-                                ),
-                            ))
-                        })?
-                    }
-                    None => Value::type_default(column.field_type),
-                };
-                if value.is_null() && !column.nullable {
-                    return Err(RepoError::Invalid(FieldError::invalid(
-                        column.name.as_str(),
-                        "existing records hold null values; it cannot become required",
-                    )));
-                }
-                values.push(backend.bind(&value, column.field_type));
-            }
-            insert
-                .values(values.into_iter().map(Expr::val))
-                .map_err(crate::error::internal)?;
-        }
-        txn.execute(&insert).await.map_err(|e| classify(&e))?;
-        copied += rows.len() as u64;
     }
 }

@@ -28,27 +28,17 @@ pub fn classify(e: &DbErr) -> RepoError {
         return internal(e);
     };
     match sqlx {
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            let message = db.message();
-            match code.as_ref() {
-                // SQLite extended codes: UNIQUE, PRIMARY KEY; PostgreSQL 23505; MySQL 1062/1169/1586.
-                "2067" | "1555" | "23505" | "23000" if is_unique(db.as_ref(), message) => {
-                    RepoError::Duplicate {
-                        field: unique_field(db.as_ref(), message),
-                    }
-                }
-                // SQLite NOT NULL; PostgreSQL 23502; MySQL 1048 (SQLSTATE 23000).
-                "1299" | "23502" => not_null(message, pg_column(db.as_ref())),
-                // PostgreSQL/MySQL numeric out of range.
-                "22003" => {
-                    RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
-                }
-                // SQLite BUSY/LOCKED, PostgreSQL lock timeout / deadlock.
-                "5" | "6" | "517" | "55P03" | "40P01" => RepoError::Unavailable(message.to_owned()),
-                _ => internal(e),
+        sqlx::Error::Database(db) => match violation(db.as_ref()) {
+            Some(Violation::Unique) => RepoError::Duplicate {
+                field: unique_field(db.as_ref(), db.message()),
+            },
+            Some(Violation::NotNull) => not_null(db.message(), pg_column(db.as_ref())),
+            Some(Violation::OutOfRange) => {
+                RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
             }
-        }
+            Some(Violation::Busy) => RepoError::Unavailable(db.message().to_owned()),
+            None => internal(e),
+        },
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             RepoError::Unavailable(sqlx.to_string())
         }
@@ -56,9 +46,38 @@ pub fn classify(e: &DbErr) -> RepoError {
     }
 }
 
-fn is_unique(db: &dyn sqlx::error::DatabaseError, message: &str) -> bool {
-    matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
-        || message.contains("UNIQUE constraint failed")
+/// The kinds of database refusal Moon reports precisely.
+enum Violation {
+    Unique,
+    NotNull,
+    OutOfRange,
+    /// Locked, busy or deadlocked: worth a retry.
+    Busy,
+}
+
+/// Classifies by the engine's own error code (SQLite extended result codes, PostgreSQL
+/// SQLSTATE, MySQL error numbers), never by message text.
+fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return match mysql.number() {
+            1022 | 1062 | 1169 | 1586 => Some(Violation::Unique),
+            1048 | 1138 => Some(Violation::NotNull),
+            1264 | 1365 | 1690 => Some(Violation::OutOfRange),
+            1205 | 1213 => Some(Violation::Busy),
+            _ => None,
+        };
+    }
+    match db.code().as_deref() {
+        // SQLite UNIQUE and PRIMARY KEY; PostgreSQL unique_violation.
+        Some("2067" | "1555" | "23505") => Some(Violation::Unique),
+        // SQLite NOT NULL; PostgreSQL not_null_violation.
+        Some("1299" | "23502") => Some(Violation::NotNull),
+        // PostgreSQL numeric_value_out_of_range.
+        Some("22003") => Some(Violation::OutOfRange),
+        // SQLite BUSY/LOCKED (and extended); PostgreSQL lock_not_available, deadlock.
+        Some("5" | "6" | "517" | "261" | "55P03" | "40P01") => Some(Violation::Busy),
+        _ => None,
+    }
 }
 
 /// The column a unique violation is about, when the engine tells.
@@ -68,13 +87,15 @@ fn unique_field(db: &dyn sqlx::error::DatabaseError, message: &str) -> Option<St
         let first = rest.split(',').next().unwrap_or(rest).trim();
         return first.rsplit('.').next().map(str::to_owned);
     }
-    // PostgreSQL: constraint "products_title_key" (table_column_key).
-    if let (Some(constraint), Some(table)) = (db.constraint(), db.table()) {
-        return constraint
-            .strip_prefix(table)
-            .and_then(|c| c.strip_prefix('_'))
-            .and_then(|c| c.strip_suffix("_key"))
-            .map(str::to_owned);
+    // PostgreSQL: detail "Key (title)=(Pen) already exists."
+    if let Some(detail) = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(sqlx::postgres::PgDatabaseError::detail)
+    {
+        return detail
+            .strip_prefix("Key (")
+            .and_then(|rest| rest.split_once(")="))
+            .map(|(column, _)| column.trim_matches('"').to_owned());
     }
     // MySQL: "Duplicate entry 'x' for key 'products.title'" (key named after the column).
     message

@@ -7,6 +7,8 @@ pub mod dialect;
 mod error;
 mod health;
 mod metadata;
+mod rebuild;
+mod reconcile;
 mod records;
 mod table;
 

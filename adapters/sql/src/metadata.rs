@@ -12,6 +12,8 @@ use crate::error::{classify, internal};
 
 /// The system table's name.
 pub const TABLE: &str = "moon_collections";
+/// Schema changes begun but not finished (MySQL, whose DDL cannot share a transaction).
+pub const INTENTS: &str = "moon_schema_intents";
 
 /// One column as stored in the metadata.
 #[derive(Debug, Serialize, Deserialize)]
@@ -47,6 +49,25 @@ pub async fn ensure_tables(db: &SqlDatabase) -> Result<(), RepoError> {
         .col(ColumnDef::new(Alias::new("columns")).text().not_null())
         .to_owned();
     db.writer.execute(&stmt).await.map_err(|e| classify(&e))?;
+    let intents = Table::create()
+        .table(Alias::new(INTENTS))
+        .if_not_exists()
+        .col(
+            ColumnDef::new_with_type(Alias::new("name"), backend.name_type())
+                .not_null()
+                .primary_key(),
+        )
+        .col(
+            ColumnDef::new(Alias::new("version"))
+                .big_integer()
+                .not_null(),
+        )
+        .col(ColumnDef::new(Alias::new("columns")).text().not_null())
+        .to_owned();
+    db.writer
+        .execute(&intents)
+        .await
+        .map_err(|e| classify(&e))?;
     Ok(())
 }
 
@@ -55,17 +76,29 @@ pub async fn ensure_tables(db: &SqlDatabase) -> Result<(), RepoError> {
 /// # Errors
 /// [`RepoError`] when the table cannot be read or a row does not decode.
 pub async fn load_all(db: &SqlDatabase) -> Result<Vec<Collection>, RepoError> {
+    load_from(db, TABLE).await
+}
+
+/// Every recorded intent: the schema a collection was being changed to.
+///
+/// # Errors
+/// [`RepoError`] when the table cannot be read or a row does not decode.
+pub async fn load_intents(db: &SqlDatabase) -> Result<Vec<Collection>, RepoError> {
+    load_from(db, INTENTS).await
+}
+
+async fn load_from(db: &SqlDatabase, table: &str) -> Result<Vec<Collection>, RepoError> {
     let select = Query::select()
         .columns([
             Alias::new("name"),
             Alias::new("version"),
             Alias::new("columns"),
         ])
-        .from(Alias::new(TABLE))
+        .from(Alias::new(table))
         .order_by(Alias::new("name"), sea_query::Order::Asc)
         .to_owned();
     let rows = db
-        .reader
+        .writer
         .query_all(&select)
         .await
         .map_err(|e| classify(&e))?;
@@ -127,8 +160,40 @@ fn version(collection: &Collection) -> i64 {
 /// # Errors
 /// [`RepoError`] when the database refuses.
 pub async fn insert(conn: &impl ConnectionTrait, collection: &Collection) -> Result<(), RepoError> {
+    insert_into(conn, TABLE, collection).await
+}
+
+/// Records that `next` is about to replace its collection's schema (cleared by
+/// [`clear_intent`] once the metadata says so).
+///
+/// # Errors
+/// [`RepoError`] when the database refuses.
+pub async fn record_intent(
+    conn: &impl ConnectionTrait,
+    next: &Collection,
+) -> Result<(), RepoError> {
+    clear_intent(conn, &next.name).await?;
+    insert_into(conn, INTENTS, next).await
+}
+
+/// Forgets the intent recorded for `name`, if any.
+///
+/// # Errors
+/// [`RepoError`] when the database refuses.
+pub async fn clear_intent(
+    conn: &impl ConnectionTrait,
+    name: &CollectionName,
+) -> Result<(), RepoError> {
+    delete_from(conn, INTENTS, name).await
+}
+
+async fn insert_into(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    collection: &Collection,
+) -> Result<(), RepoError> {
     let stmt = Query::insert()
-        .into_table(Alias::new(TABLE))
+        .into_table(Alias::new(table))
         .columns([
             Alias::new("name"),
             Alias::new("version"),
@@ -164,8 +229,16 @@ pub async fn update(conn: &impl ConnectionTrait, collection: &Collection) -> Res
 /// # Errors
 /// [`RepoError`] when the database refuses.
 pub async fn delete(conn: &impl ConnectionTrait, name: &CollectionName) -> Result<(), RepoError> {
+    delete_from(conn, TABLE, name).await
+}
+
+async fn delete_from(
+    conn: &impl ConnectionTrait,
+    table: &str,
+    name: &CollectionName,
+) -> Result<(), RepoError> {
     let stmt = Query::delete()
-        .from_table(Alias::new(TABLE))
+        .from_table(Alias::new(table))
         .and_where(Expr::col(Alias::new("name")).eq(name.as_str()))
         .to_owned();
     conn.execute(&stmt).await.map_err(|e| classify(&e))?;

@@ -1,0 +1,80 @@
+//! Start-up consistency: finishes or undoes schema changes a crash interrupted, removes
+//! leftovers, and checks the metadata against the physical tables, so nothing is served
+//! wrong.
+
+use moon_domain::RepoError;
+use sea_orm::ConnectionTrait;
+use sea_query::{Alias, Table};
+
+use crate::connect::SqlDatabase;
+use crate::dialect::{Backend, get};
+use crate::error::classify;
+use crate::metadata;
+use crate::rebuild::{OLD_TABLE, REBUILD_TABLE};
+
+/// The physical tables of the database, lowercase.
+///
+/// # Errors
+/// [`RepoError`] when the catalogue cannot be read.
+pub async fn physical_tables(db: &SqlDatabase) -> Result<Vec<String>, RepoError> {
+    let sql = match db.backend {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table'",
+        Backend::Postgres => {
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()"
+        }
+        Backend::MySql => {
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE()"
+        }
+    };
+    let stmt = sea_orm::Statement::from_string(db.backend.db_backend(), sql);
+    let rows = db
+        .writer
+        .query_all_raw(stmt)
+        .await
+        .map_err(|e| classify(&e))?;
+    rows.iter()
+        .map(|row| get::<String>(row, 0).map(|n| n.unwrap_or_default().to_ascii_lowercase()))
+        .collect()
+}
+
+/// Brings metadata and tables back in line after a crash.
+///
+/// # Errors
+/// [`RepoError`] when the database refuses a repair.
+pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
+    let mut tables = physical_tables(db).await?;
+    for intent in metadata::load_intents(db).await? {
+        if tables.iter().any(|t| t == OLD_TABLE) {
+            // The swap happened; the metadata write did not. Finish it.
+            metadata::update(&db.writer, &intent).await?;
+            tracing::warn!(collection = %intent.name, version = intent.version, "finished an interrupted schema change");
+        } else {
+            tracing::warn!(collection = %intent.name, "rolled back an interrupted schema change");
+        }
+        metadata::clear_intent(&db.writer, &intent.name).await?;
+    }
+    for leftover in [REBUILD_TABLE, OLD_TABLE] {
+        if tables.iter().any(|t| t == leftover) {
+            let drop = Table::drop().table(Alias::new(leftover)).to_owned();
+            db.writer.execute(&drop).await.map_err(|e| classify(&e))?;
+            tracing::info!(table = leftover, "dropped a leftover table");
+        }
+    }
+    tables.retain(|t| t != REBUILD_TABLE && t != OLD_TABLE);
+    let known = metadata::load_all(db).await?;
+    for collection in &known {
+        if !tables.iter().any(|t| t == collection.name.as_str()) {
+            metadata::delete(&db.writer, &collection.name).await?;
+            tracing::warn!(collection = %collection.name, "metadata without a table: collection dropped from the registry");
+        }
+    }
+    for table in &tables {
+        let internal = table.starts_with("moon_")
+            || table.starts_with("_moon")
+            || table.starts_with("sqlite_");
+        if !internal && !known.iter().any(|c| c.name.as_str() == table) {
+            tracing::warn!(table = %table, "table without Moon metadata is not served");
+        }
+    }
+    Ok(())
+}
