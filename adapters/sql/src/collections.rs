@@ -12,7 +12,7 @@ use crate::connect::SqlDatabase;
 use crate::dialect::Backend;
 use crate::error::classify;
 use crate::rebuild::{OLD_TABLE, REBUILD_TABLE, copy_rows, rebuild_in_transaction};
-use crate::{metadata, reconcile, table};
+use crate::{failpoint, metadata, reconcile, table};
 
 /// Collections (DDL + metadata) on a SQL database.
 #[derive(Debug, Clone)]
@@ -92,11 +92,13 @@ impl SqlCollectionRepository {
             return Ok(statements);
         }
         metadata::record_intent(&self.db.writer, &plan.next).await?;
+        failpoint::hit("mysql_before_swap");
         self.db
             .writer
             .execute_unprepared(&swap)
             .await
             .map_err(|e| classify(&e))?;
+        failpoint::hit("mysql_after_swap");
         let txn = self.begin().await?;
         metadata::update(&txn, &plan.next).await?;
         metadata::clear_intent(&txn, &current.name).await?;

@@ -5,6 +5,7 @@ mod collections;
 mod connect;
 pub mod dialect;
 mod error;
+mod failpoint;
 mod health;
 mod metadata;
 mod rebuild;
