@@ -13,11 +13,23 @@ use crate::error::AppError;
 use crate::gate::SchemaGate;
 use crate::limits::Limits;
 
+/// What `:list` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListRequest {
+    /// Page size; the configured default when `None`.
+    pub limit: Option<u32>,
+    /// Continue after this cursor.
+    pub after: Option<Cursor>,
+    /// Whether to count every matching record (`count=none` turns it off).
+    pub with_total: bool,
+}
+
 /// One page of `:list`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPage {
     pub records: Vec<Record>,
-    pub total: u64,
+    /// The number of matching records, unless the request skipped counting.
+    pub total: Option<u64>,
     pub next_cursor: Option<Cursor>,
     pub limit: u32,
 }
@@ -66,12 +78,12 @@ impl RecordService {
     ///
     /// # Errors
     /// A bad page size, or a database failure.
-    pub async fn list(
-        &self,
-        name: &str,
-        limit: Option<u32>,
-        after: Option<Cursor>,
-    ) -> Result<ListPage, AppError> {
+    pub async fn list(&self, name: &str, request: ListRequest) -> Result<ListPage, AppError> {
+        let ListRequest {
+            limit,
+            after,
+            with_total,
+        } = request;
         let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let limit = limit.unwrap_or(self.limits.default_page_size);
@@ -99,7 +111,11 @@ impl RecordService {
         } else {
             None
         };
-        let total = self.records.count(&collection).await?;
+        let total = if with_total {
+            Some(self.records.count(&collection).await?)
+        } else {
+            None
+        };
         Ok(ListPage {
             records,
             total,

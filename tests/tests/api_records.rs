@@ -367,3 +367,20 @@ async fn destroy_deletes_the_record() {
     assert_eq!(answer.status, 200);
     assert!(answer.body["message"].is_string());
 }
+
+#[tokio::test]
+async fn count_none_skips_the_total() {
+    let mut doubles = Doubles::with_products();
+    doubles
+        .records
+        .expect_list()
+        .returning(|_, _| Ok(vec![product(some_id(), "x")]));
+    doubles.records.expect_count().times(0);
+    let app = doubles.service();
+    let answer = get(&app, "/products:list?count=none").await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.body.get("total").is_none(), "{:?}", answer.body);
+    assert_eq!(answer.body["data"].as_array().map(Vec::len), Some(1));
+    let bad = get(&app, "/products:list?count=some").await;
+    assert_eq!((bad.status, bad.code()), (400, "VALIDATION_ERROR"));
+}

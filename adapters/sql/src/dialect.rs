@@ -77,10 +77,11 @@ impl Backend {
         }
     }
 
-    /// The column type of a record id (a 26-character ULID).
+    /// The column type of a record id (a 26-character ULID). VARCHAR, not CHAR: PostgreSQL
+    /// compares `char(n)` with a text parameter by casting the column, which skips its index.
     #[must_use]
     pub const fn id_type(self) -> ColumnType {
-        ColumnType::Char(Some(26))
+        ColumnType::String(StringLen::N(26))
     }
 
     /// The column type of a short indexed name (metadata keys).

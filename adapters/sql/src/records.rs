@@ -157,7 +157,7 @@ impl RecordRepository for SqlRecordRepository {
 
     async fn count(&self, collection: &Collection) -> Result<u64, RepoError> {
         let select = Query::select()
-            .expr(Func::count(Expr::col(Alias::new(ID))))
+            .expr(Func::count(Expr::cust("*")))
             .from(Alias::new(collection.name.as_str()))
             .to_owned();
         let row = self

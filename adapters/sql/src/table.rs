@@ -139,7 +139,7 @@ mod tests {
             .to_string(SqliteQueryBuilder);
         assert_eq!(
             sql,
-            r#"CREATE TABLE "products" ( "pkid" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "id" char(26) NOT NULL UNIQUE, "created_at" text NOT NULL, "updated_at" text NOT NULL, "_version" integer NOT NULL DEFAULT 1, "title" text NOT NULL UNIQUE )"#
+            r#"CREATE TABLE "products" ( "pkid" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "id" varchar(26) NOT NULL UNIQUE, "created_at" text NOT NULL, "updated_at" text NOT NULL, "_version" integer NOT NULL DEFAULT 1, "title" text NOT NULL UNIQUE )"#
         );
     }
 }

@@ -1,5 +1,6 @@
 //! `/{collection}:{list,get,schema,create,update,destroy}`: records of one collection.
 
+use moon_application::ListRequest;
 use moon_domain::{Collection, Cursor, Record};
 use salvo::Request;
 use salvo::http::StatusCode;
@@ -22,7 +23,8 @@ struct DataReply<'a, T: Serialize> {
 #[derive(Serialize)]
 struct ListReply<'a> {
     data: &'a [Record],
-    total: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
     next_cursor: Option<String>,
     limit: u32,
 }
@@ -33,7 +35,7 @@ fn etag(record: &Record, collection: &Collection) -> String {
 }
 
 pub async fn list(state: &AppState, req: &Request, name: &str) -> Result<Reply, ApiError> {
-    let params = query_params(req, &["limit", "after"])?;
+    let params = query_params(req, &["limit", "after", "count"])?;
     let limit = params
         .get("limit")
         .map(|raw| {
@@ -59,7 +61,22 @@ pub async fn list(state: &AppState, req: &Request, name: &str) -> Result<Reply, 
             })
         })
         .transpose()?;
-    let page = state.records.list(name, limit, after).await?;
+    let with_total = match params.get("count") {
+        None => true,
+        Some("none") => false,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "count",
+                format!("count may only be 'none' (skip the total), not '{other}'"),
+            ));
+        }
+    };
+    let request = ListRequest {
+        limit,
+        after,
+        with_total,
+    };
+    let page = state.records.list(name, request).await?;
     Ok(Reply::ok(&ListReply {
         data: &page.records,
         total: page.total,

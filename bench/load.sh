@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Load figures for docs/benchmarks.md: create (c16), get by id over 10k rows (c32), list 20
+# (c32, with and without the total), against the release binary on loopback. Needs wrk (apt-get install wrk).
+#   bench/load.sh                         # embedded SQLite in a temp dir
+#   bench/load.sh postgres://postgres@127.0.0.1:5432/moon_bench   # an existing, empty database
+set -euo pipefail
+cd "$(dirname "$0")/.."
+url="${1:-}"
+duration="${MOON_BENCH_DURATION:-10s}"
+port="${MOON_BENCH_PORT:-6106}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/moon-target}"
+cargo build --release -p moon --quiet
+bin="$CARGO_TARGET_DIR/release/moon"
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+args=(--listen "127.0.0.1:$port" --data-dir "$work" --log warn)
+[ -n "$url" ] && args+=(--database-url "$url")
+"$bin" "${args[@]}" &
+pid=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+echo "idle RSS: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
+
+python3 bench/seed.py 127.0.0.1 "$port" 10000 > "$work/ids.txt"
+echo "seeded $(wc -l < "$work/ids.txt") records"
+echo "RSS after seeding: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
+
+run() { # label, connections, wrk args...
+  local label=$1 conns=$2; shift 2
+  echo "== $label (c$conns, $duration)"
+  wrk -t2 -c"$conns" -d"$duration" --latency "$@" | grep -E "Requests/sec|Latency  |50%|99%|Non-2xx|Socket errors"
+}
+MOON_BENCH_IDS="$work/ids.txt" run "get by id over 10k rows" 32 -s bench/get.lua "http://127.0.0.1:$port"
+run "list 20" 32 "http://127.0.0.1:$port/bench:list?limit=20"
+run "list 20, count=none" 32 "http://127.0.0.1:$port/bench:list?limit=20&count=none"
+run "create one record" 16 -s bench/create.lua "http://127.0.0.1:$port"
+echo "RSS after load: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
