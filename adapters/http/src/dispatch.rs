@@ -1,7 +1,11 @@
 //! The one handler behind every path: strips the prefix, parses the route, checks the
 //! method (405 with `Allow`, `OPTIONS` → 204), calls the route's handler, writes the answer.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+
+use futures_util::FutureExt as _;
+use moon_application::AppError;
 
 use salvo::http::Method;
 use salvo::http::header::{ALLOW, CONTENT_TYPE, ETAG, HeaderValue};
@@ -27,7 +31,19 @@ impl Handler for Dispatcher {
         res: &mut Response,
         _ctrl: &mut FlowCtrl,
     ) {
-        let outcome = self.route(req).await;
+        // A bug must never take the connection down without an answer: a panic becomes a
+        // JSON 500 (and a log line with the request id).
+        let outcome = match AssertUnwindSafe(self.route(req)).catch_unwind().await {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let detail = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(AppError::Internal(format!("handler panicked: {detail}")).into())
+            }
+        };
         write(res, outcome);
     }
 }
