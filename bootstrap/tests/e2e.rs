@@ -185,6 +185,11 @@ async fn walkthrough(dir: &Path, url: Option<&str>) {
     assert_eq!(data["price"], "99999999999999999.99");
     assert_eq!(data["released"], "2024-03-01T08:30:00.123456Z");
     assert_eq!(data["specs"], json!({"watts": 40, "tags": ["desk"]}));
+    assert_eq!(
+        data["specs"].to_string(),
+        r#"{"tags":["desk"],"watts":40}"#,
+        "same bytes on every engine"
+    );
     let id = data["id"].as_str().unwrap_or_default().to_owned();
 
     let (status, cheap) = moon

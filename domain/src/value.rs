@@ -46,7 +46,9 @@ impl Value {
             }
             (FieldType::Boolean, Json::Bool(b)) => Ok(Self::Bool(b)),
             (FieldType::Datetime, Json::String(s)) => parse_datetime(&s).map(Self::DateTime),
-            (FieldType::Json, json @ (Json::Object(_) | Json::Array(_))) => Ok(Self::Json(json)),
+            (FieldType::Json, json @ (Json::Object(_) | Json::Array(_))) => {
+                Ok(Self::Json(canonical_json(json)))
+            }
             (ty, _) => Err(expected(ty).to_owned()),
         }
     }
@@ -116,10 +118,28 @@ impl Value {
             },
             FieldType::Datetime => parse_datetime(&text).map(Self::DateTime),
             FieldType::Json => match serde_json::from_str::<Json>(&text) {
-                Ok(j @ (Json::Object(_) | Json::Array(_))) => Ok(Self::Json(j)),
+                Ok(j @ (Json::Object(_) | Json::Array(_))) => Ok(Self::Json(canonical_json(j))),
                 _ => Err("not a JSON object or array".to_owned()),
             },
         }
+    }
+}
+
+/// A JSON value with every object's keys sorted (recursively), so that every engine returns
+/// the same bytes: PostgreSQL's JSONB reorders keys its own way, the others keep them.
+#[must_use]
+pub fn canonical_json(json: Json) -> Json {
+    match json {
+        Json::Object(map) => {
+            let mut sorted: serde_json::Map<String, Json> = map
+                .into_iter()
+                .map(|(k, v)| (k, canonical_json(v)))
+                .collect();
+            sorted.sort_keys();
+            Json::Object(sorted)
+        }
+        Json::Array(items) => Json::Array(items.into_iter().map(canonical_json).collect()),
+        other => other,
     }
 }
 
@@ -288,6 +308,13 @@ mod tests {
         assert_eq!(out, Ok(json!("2024-03-01T05:00:00Z")));
         assert!(Value::from_json(json!("2024-03-01T10:30:00"), FieldType::Datetime).is_err());
         assert!(Value::from_json(json!("2024-03-01"), FieldType::Datetime).is_err());
+    }
+
+    #[test]
+    fn json_objects_come_back_with_sorted_keys() {
+        let v = Value::from_json(json!({"b": 1, "a": [{"z": 0, "y": 1}]}), FieldType::Json);
+        let text = v.map(|v| serde_json::to_string(&v).unwrap_or_default());
+        assert_eq!(text, Ok(r#"{"a":[{"y":1,"z":0}],"b":1}"#.to_owned()));
     }
 
     #[test]

@@ -138,10 +138,20 @@ async fn every_answer_carries_a_request_id() {
 #[tokio::test]
 async fn a_panic_in_a_handler_is_a_json_500_and_the_server_goes_on() {
     let mut doubles = Doubles::with_products();
-    doubles.records.expect_count().returning(|_| panic!("bug: secret detail"));
+    doubles
+        .records
+        .expect_count()
+        .returning(|_| panic!("bug: secret detail"));
     let app = doubles.service();
     let answer = get(&app, "/products:schema").await;
     assert_eq!((answer.status, answer.code()), (500, "INTERNAL_ERROR"));
-    assert!(!answer.body.to_string().contains("secret"), "the panic message stays in the log");
-    assert_eq!(get(&app, "/nope").await.status, 404, "later requests are served");
+    assert!(
+        !answer.body.to_string().contains("secret"),
+        "the panic message stays in the log"
+    );
+    assert_eq!(
+        get(&app, "/nope").await.status,
+        404,
+        "later requests are served"
+    );
 }

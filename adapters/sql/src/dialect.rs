@@ -170,7 +170,7 @@ impl Backend {
                         .map(|s| serde_json::from_str::<Json>(&s).map_err(internal))
                         .transpose()?,
                 };
-                json.map(Value::Json)
+                json.map(|j| Value::Json(moon_domain::value::canonical_json(j)))
             }
         };
         Ok(value.unwrap_or(Value::Null))
