@@ -35,7 +35,6 @@ fn main() -> std::process::ExitCode {
     match runtime.block_on(app::run(config)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
             eprintln!("moon: {e:#}");
             std::process::ExitCode::FAILURE
         }

@@ -453,3 +453,26 @@ async fn a_crash_before_the_mysql_table_swap_is_rolled_back_at_start_up() {
         eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): crash test not run");
     }
 }
+
+#[test]
+fn an_unreachable_database_fails_start_up_with_one_clear_redacted_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_moon"))
+        .args([
+            "--database-url",
+            "postgres://moon:hunter2@127.0.0.1:1/app",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("MOON_DATABASE_URL")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<_> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains("postgres://moon:***@127.0.0.1:1/app") && lines[0].contains("refused"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"));
+}

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, DatabaseConnection, SqlxSqliteConnector};
+use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::dialect::Backend;
@@ -59,22 +60,7 @@ impl SqlDatabase {
         };
         let db = match backend {
             Backend::Sqlite => connect_sqlite(url, options).await,
-            _ => {
-                let mut opts = ConnectOptions::new(url.to_owned());
-                opts.max_connections(options.max_connections)
-                    .min_connections(1)
-                    .acquire_timeout(options.acquire_timeout)
-                    .connect_timeout(options.acquire_timeout)
-                    .sqlx_logging(false);
-                sea_orm::Database::connect(opts)
-                    .await
-                    .map(|conn| Self {
-                        writer: conn.clone(),
-                        reader: conn,
-                        backend,
-                    })
-                    .map_err(|e| e.to_string())
-            }
+            _ => connect_server(url, backend, options).await,
         }
         .map_err(open_error)?;
         metadata::ensure_tables(&db)
@@ -96,6 +82,40 @@ impl SqlDatabase {
             let _ = self.reader.close().await;
         }
     }
+}
+
+/// PostgreSQL or MySQL: one probe connection first, so an unreachable server or a bad
+/// credential is reported as such (a pool only says it timed out), then the pool.
+async fn connect_server(
+    url: &str,
+    backend: Backend,
+    options: PoolOptions,
+) -> Result<SqlDatabase, String> {
+    let probe = async {
+        match backend {
+            Backend::Postgres => sqlx::PgConnection::connect(url).await?.close().await,
+            _ => sqlx::MySqlConnection::connect(url).await?.close().await,
+        }
+    };
+    match tokio::time::timeout(options.acquire_timeout, probe).await {
+        Err(_) => return Err(format!("no answer within {:?}", options.acquire_timeout)),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Ok(Ok(())) => {}
+    }
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(options.max_connections)
+        .min_connections(1)
+        .acquire_timeout(options.acquire_timeout)
+        .connect_timeout(options.acquire_timeout)
+        .sqlx_logging(false);
+    let conn = sea_orm::Database::connect(opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(SqlDatabase {
+        writer: conn.clone(),
+        reader: conn,
+        backend,
+    })
 }
 
 async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, String> {
