@@ -1,6 +1,8 @@
 //! Moon's persistence: sea-orm + sea-query repositories for SQLite, PostgreSQL and MySQL.
 #![forbid(unsafe_code)]
 
+mod adopt;
+mod catalogue;
 mod collections;
 mod connect;
 pub mod dialect;

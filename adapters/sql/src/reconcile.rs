@@ -9,8 +9,8 @@ use sea_query::{Alias, Table};
 use crate::connect::SqlDatabase;
 use crate::dialect::{Backend, get};
 use crate::error::classify;
-use crate::metadata;
 use crate::rebuild::{OLD_TABLE, REBUILD_TABLE};
+use crate::{adopt, metadata};
 
 /// The physical tables of the database, lowercase.
 ///
@@ -72,8 +72,11 @@ pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
         let internal = table.starts_with("moon_")
             || table.starts_with("_moon")
             || table.starts_with("sqlite_");
-        if !internal && !known.iter().any(|c| c.name.as_str() == table) {
-            tracing::warn!(table = %table, "table without Moon metadata is not served");
+        if !internal
+            && !known.iter().any(|c| c.name.as_str() == table)
+            && let Err(e) = adopt::adopt(db, table).await
+        {
+            tracing::warn!(table = %table, error = %e, "table without Moon metadata not adopted; left as it was");
         }
     }
     Ok(())
