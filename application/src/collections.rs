@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use moon_domain::ports::{CollectionRepository, RecordRepository, SchemaRegistry};
 use moon_domain::{
-    Collection, CollectionName, Column, FieldError, RepoError, SchemaChange, check_columns,
+    Collection, CollectionName, Column, FieldError, ListQuery, RepoError, SchemaChange,
+    check_columns,
 };
 
 use crate::error::AppError;
@@ -66,7 +67,10 @@ impl CollectionService {
         let _gate = self.gate.record_op().await;
         let mut out = Vec::new();
         for collection in self.registry.list() {
-            let records = self.records.count(&collection).await?;
+            let records = self
+                .records
+                .count(&collection, &ListQuery::first(1))
+                .await?;
             out.push(CollectionSummary {
                 name: collection.name.clone(),
                 records,
@@ -130,7 +134,7 @@ impl CollectionService {
         let plan = change.plan(&current, self.limits.max_columns)?;
         let mut problems = Vec::new();
         if let Some(required) = plan.added_required().next()
-            && self.records.count(&current).await? > 0
+            && self.records.count(&current, &ListQuery::first(1)).await? > 0
         {
             let problem = FieldError::invalid(
                 required.name.as_str(),

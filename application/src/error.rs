@@ -1,6 +1,6 @@
 //! The application's one error enum; the HTTP adapter maps each variant to a status + code.
 
-use moon_domain::{FieldError, RepoError, SchemaError};
+use moon_domain::{FieldError, QueryError, RepoError, SchemaError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AppError {
@@ -61,6 +61,15 @@ impl From<SchemaError> for AppError {
         match e {
             SchemaError::Field(f) => Self::Validation(vec![f]),
             SchemaError::TooManyColumns { max } => Self::MaxColumns { max },
+        }
+    }
+}
+
+impl From<QueryError> for AppError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Field(f) => Self::Validation(vec![f]),
+            QueryError::PageSizeExceeded { max } => Self::PageSizeExceeded { max },
         }
     }
 }

@@ -15,5 +15,5 @@ pub use error::AppError;
 pub use gate::SchemaGate;
 pub use health::HealthService;
 pub use limits::Limits;
-pub use records::{ListPage, ListRequest, RecordService};
+pub use records::{ListPage, Params, RecordService};
 pub use registry::InMemorySchemaRegistry;

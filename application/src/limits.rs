@@ -7,6 +7,21 @@ pub struct Limits {
     pub max_columns: usize,
     pub default_page_size: u32,
     pub max_page_size: u32,
+    pub max_filters: usize,
+    pub max_sort_fields: usize,
+}
+
+impl Limits {
+    /// The bounds a list query is parsed with.
+    #[must_use]
+    pub const fn query(&self) -> moon_domain::QueryLimits {
+        moon_domain::QueryLimits {
+            max_filters: self.max_filters,
+            max_sorts: self.max_sort_fields,
+            default_limit: self.default_page_size,
+            max_limit: self.max_page_size,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -16,6 +31,8 @@ impl Default for Limits {
             max_columns: 100,
             default_page_size: 15,
             max_page_size: 200,
+            max_filters: 20,
+            max_sort_fields: 5,
         }
     }
 }

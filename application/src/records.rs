@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use moon_domain::ports::{Clock, RecordRepository, SchemaRegistry};
+use moon_domain::query::{parse_aggregate, parse_fields, parse_list_query};
 use moon_domain::validation::{validate_create, validate_update};
-use moon_domain::{Collection, Cursor, NewRecord, Page, Record, RecordId};
+use moon_domain::{Collection, Cursor, Field, ListQuery, NewRecord, Record, RecordId, Value};
 use serde_json::{Map, Value as Json};
 use ulid::Ulid;
 
@@ -13,26 +14,21 @@ use crate::error::AppError;
 use crate::gate::SchemaGate;
 use crate::limits::Limits;
 
-/// What `:list` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListRequest {
-    /// Page size; the configured default when `None`.
-    pub limit: Option<u32>,
-    /// Continue after this cursor.
-    pub after: Option<Cursor>,
-    /// Whether to count every matching record (`count=none` turns it off).
-    pub with_total: bool,
-}
-
 /// One page of `:list`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPage {
     pub records: Vec<Record>,
     /// The number of matching records, unless the request skipped counting.
     pub total: Option<u64>,
-    pub next_cursor: Option<Cursor>,
+    /// The wire form of the cursor to the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
     pub limit: u32,
+    /// The projection asked for (`fields=`), if any.
+    pub fields: Option<Vec<Field>>,
 }
+
+/// Query parameters as given: name and value, in order.
+pub type Params = [(String, String)];
 
 /// Record use cases.
 pub struct RecordService {
@@ -78,41 +74,33 @@ impl RecordService {
     ///
     /// # Errors
     /// A bad page size, or a database failure.
-    pub async fn list(&self, name: &str, request: ListRequest) -> Result<ListPage, AppError> {
-        let ListRequest {
-            limit,
-            after,
-            with_total,
-        } = request;
+    pub async fn list(&self, name: &str, params: &Params) -> Result<ListPage, AppError> {
         let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
-        let limit = limit.unwrap_or(self.limits.default_page_size);
-        if limit == 0 {
-            return Err(AppError::invalid("limit", "must be at least 1"));
-        }
-        if limit > self.limits.max_page_size {
-            return Err(AppError::PageSizeExceeded {
-                max: self.limits.max_page_size,
-            });
-        }
-        let mut records = self
-            .records
-            .list(
-                &collection,
-                &Page {
-                    limit: limit + 1,
-                    after,
-                },
-            )
-            .await?;
+        let query = parse_list_query(&collection, params, self.limits.query())?;
+        let limit = query.limit;
+        let mut fetch = query.clone();
+        fetch.limit = limit + 1;
+        let mut records = self.records.list(&collection, &fetch).await?;
         let next_cursor = if records.len() > limit as usize {
             records.truncate(limit as usize);
-            records.last().map(|r| Cursor { last_id: r.id })
+            records.last().map(|last| {
+                let values = query
+                    .sorts
+                    .iter()
+                    .map(|s| last.value_of(&s.field))
+                    .collect();
+                Cursor {
+                    values,
+                    last_id: last.id,
+                }
+                .encode(&query)
+            })
         } else {
             None
         };
-        let total = if with_total {
-            Some(self.records.count(&collection).await?)
+        let total = if query.with_total {
+            Some(self.records.count(&collection, &query).await?)
         } else {
             None
         };
@@ -121,7 +109,36 @@ impl RecordService {
             total,
             next_cursor,
             limit,
+            fields: query.fields,
         })
+    }
+
+    /// `:count`, `:sum`, `:avg`, `:min` or `:max` (`action`) over the matching records.
+    ///
+    /// # Errors
+    /// A bad parameter or field, or a database failure.
+    pub async fn aggregate(
+        &self,
+        name: &str,
+        action: &str,
+        params: &Params,
+    ) -> Result<Value, AppError> {
+        let _gate = self.gate.record_op().await;
+        let collection = self.collection(name)?;
+        let (aggregate, query) = parse_aggregate(&collection, action, params, self.limits.query())?;
+        Ok(self
+            .records
+            .aggregate(&collection, &aggregate, &query)
+            .await?)
+    }
+
+    /// Parses a `fields=` projection for `:get`.
+    ///
+    /// # Errors
+    /// An unknown field.
+    pub fn projection(&self, name: &str, raw: &str) -> Result<Vec<Field>, AppError> {
+        let collection = self.collection(name)?;
+        Ok(parse_fields(&collection, raw)?)
     }
 
     /// One record.
@@ -145,7 +162,10 @@ impl RecordService {
     pub async fn schema(&self, name: &str) -> Result<(Arc<Collection>, u64), AppError> {
         let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
-        let total = self.records.count(&collection).await?;
+        let total = self
+            .records
+            .count(&collection, &ListQuery::first(1))
+            .await?;
         Ok((collection, total))
     }
 

@@ -49,6 +49,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_columns: config.max_columns,
         default_page_size: config.default_page_size,
         max_page_size: config.max_page_size,
+        max_filters: config.max_filters,
+        max_sort_fields: config.max_sort_fields,
     };
     let gate = Arc::new(SchemaGate::default());
     let state = AppState {

@@ -33,6 +33,8 @@ pub struct Config {
     pub max_columns: usize,
     pub default_page_size: u32,
     pub max_page_size: u32,
+    pub max_filters: usize,
+    pub max_sort_fields: usize,
     pub max_body_bytes: usize,
 }
 
@@ -51,6 +53,8 @@ impl Default for Config {
             max_columns: 100,
             default_page_size: 15,
             max_page_size: 200,
+            max_filters: 20,
+            max_sort_fields: 5,
             max_body_bytes: 2 * 1024 * 1024,
         }
     }

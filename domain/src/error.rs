@@ -8,6 +8,8 @@ use serde::Serialize;
 pub enum FieldErrorKind {
     /// A field the collection does not have (`UNKNOWN_FIELD`).
     Unknown,
+    /// A query parameter the route does not take (`UNKNOWN_PARAMETER`).
+    UnknownParameter,
     /// Any other broken rule (`VALIDATION_ERROR`).
     Invalid,
 }
@@ -37,6 +39,23 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    pub fn unknown_parameter(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            kind: FieldErrorKind::UnknownParameter,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a list or aggregate query was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("{}: {}", .0.field, .0.message)]
+    Field(FieldError),
+    #[error("limit may be at most {max}")]
+    PageSizeExceeded { max: u32 },
 }
 
 /// What a repository can report, whatever the engine behind it.

@@ -13,10 +13,12 @@ pub mod validation;
 pub mod value;
 
 pub use collection::{Collection, Column};
-pub use error::{FieldError, FieldErrorKind, RepoError};
+pub use error::{FieldError, FieldErrorKind, QueryError, RepoError};
 pub use field_type::FieldType;
 pub use name::{CollectionName, ColumnName, NameError};
-pub use query::{Cursor, Page};
+pub use query::{
+    Aggregate, Cursor, Field, Filter, FilterOp, ListQuery, QueryLimits, Sort, SystemField,
+};
 pub use record::{NewRecord, Record, RecordId};
 pub use schema_change::{
     ColumnRename, PlannedColumn, SchemaChange, SchemaError, SchemaPlan, check_columns,

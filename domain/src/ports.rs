@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::collection::Collection;
 use crate::error::RepoError;
 use crate::name::{CollectionName, ColumnName};
-use crate::query::Page;
+use crate::query::{Aggregate, ListQuery};
 use crate::record::{NewRecord, Record, RecordId};
 use crate::schema_change::SchemaPlan;
 use crate::value::Value;
@@ -83,17 +83,34 @@ pub trait RecordRepository: Send + Sync {
     /// [`RepoError`] when the database fails.
     async fn delete(&self, collection: &Collection, id: RecordId) -> Result<bool, RepoError>;
 
-    /// Up to `page.limit` records in id order, after the cursor if any.
+    /// Up to `query.limit` records matching the query's filters and search, in its order
+    /// (then `id`), after its cursor if any.
     ///
     /// # Errors
     /// [`RepoError`] when the database fails.
-    async fn list(&self, collection: &Collection, page: &Page) -> Result<Vec<Record>, RepoError>;
+    async fn list(
+        &self,
+        collection: &Collection,
+        query: &ListQuery,
+    ) -> Result<Vec<Record>, RepoError>;
 
-    /// How many records the collection holds.
+    /// How many records match the query's filters and search (all, for an empty query).
     ///
     /// # Errors
     /// [`RepoError`] when the database fails.
-    async fn count(&self, collection: &Collection) -> Result<u64, RepoError>;
+    async fn count(&self, collection: &Collection, query: &ListQuery) -> Result<u64, RepoError>;
+
+    /// Computes `aggregate` over the matching records: exact, `Null` for an empty set
+    /// (count: 0). Sums of integers that leave i64 come back as decimals.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn aggregate(
+        &self,
+        collection: &Collection,
+        aggregate: &Aggregate,
+        query: &ListQuery,
+    ) -> Result<Value, RepoError>;
 }
 
 /// The in-memory schema cache every request is validated against.

@@ -73,6 +73,24 @@ impl From<NewRecord> for Record {
     }
 }
 
+impl Record {
+    /// The value of `field` in this record (`Null` for a column it does not have).
+    #[must_use]
+    pub fn value_of(&self, field: &crate::query::Field) -> Value {
+        use crate::query::{Field, SystemField};
+        match field {
+            Field::System(SystemField::Id) => Value::Text(self.id.to_string()),
+            Field::System(SystemField::CreatedAt) => Value::DateTime(self.created_at),
+            Field::System(SystemField::UpdatedAt) => Value::DateTime(self.updated_at),
+            Field::Column(name, _) => self
+                .fields
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(Value::Null, |(_, v)| v.clone()),
+        }
+    }
+}
+
 /// The wire form: `id`, the user fields in column order, then the timestamps.
 impl Serialize for Record {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

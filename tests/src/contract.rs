@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use moon_domain::ports::{CollectionRepository, RecordRepository};
 use moon_domain::value::{parse_datetime, parse_decimal};
 use moon_domain::{
-    Collection, ColumnRename, Cursor, FieldType, NewRecord, Page, RecordId, RepoError,
+    Collection, ColumnRename, Cursor, FieldType, ListQuery, NewRecord, RecordId, RepoError,
     SchemaChange, Value,
 };
 use moon_mock::fixtures::{collection_name, column, column_name};
@@ -132,7 +132,10 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
             field: Some("code".into())
         })
     );
-    assert_eq!(records.count(&schema).await.ok(), Some(2));
+    assert_eq!(
+        records.count(&schema, &ListQuery::first(1)).await.ok(),
+        Some(2)
+    );
 
     // Updates set only the given fields, bump the version, stamp updated_at.
     let later = at("2024-06-01T00:00:00Z");
@@ -190,13 +193,7 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let page = records
-        .list(
-            &schema,
-            &Page {
-                limit: 3,
-                after: None,
-            },
-        )
+        .list(&schema, &ListQuery::first(3))
         .await
         .unwrap_or_default();
     assert_eq!(
@@ -206,9 +203,12 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
     let rest = records
         .list(
             &schema,
-            &Page {
-                limit: 10,
-                after: Some(Cursor { last_id: id(3) }),
+            &ListQuery {
+                after: Some(Cursor {
+                    values: vec![],
+                    last_id: id(3),
+                }),
+                ..ListQuery::first(10)
             },
         )
         .await
@@ -221,7 +221,10 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
     // Deletes.
     assert_eq!(records.delete(&schema, id(7)).await, Ok(true));
     assert_eq!(records.delete(&schema, id(7)).await, Ok(false));
-    assert_eq!(records.count(&schema).await.ok(), Some(6));
+    assert_eq!(
+        records.count(&schema, &ListQuery::first(1)).await.ok(),
+        Some(6)
+    );
 
     let schema = alter_story(&collections, &records, schema).await;
 
@@ -245,7 +248,10 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
         .await
         .unwrap_or_else(|e| panic!("destroy: {e}"));
     assert_eq!(collections.load_all().await.ok(), Some(vec![]));
-    assert!(records.count(&schema).await.is_err(), "the table is gone");
+    assert!(
+        records.count(&schema, &ListQuery::first(1)).await.is_err(),
+        "the table is gone"
+    );
 }
 
 /// Schema changes: the happy path, then failures that must leave everything as before.
@@ -273,13 +279,7 @@ async fn alter_story(
         "metadata unchanged"
     );
     let before = records
-        .list(
-            &schema,
-            &Page {
-                limit: 100,
-                after: None,
-            },
-        )
+        .list(&schema, &ListQuery::first(100))
         .await
         .unwrap_or_default();
     assert_eq!(
@@ -343,16 +343,7 @@ async fn alter_story(
         "a dry run keeps nothing"
     );
     assert_eq!(
-        records
-            .list(
-                &schema,
-                &Page {
-                    limit: 100,
-                    after: None
-                }
-            )
-            .await
-            .ok(),
+        records.list(&schema, &ListQuery::first(100)).await.ok(),
         Some(before.clone())
     );
 
@@ -364,13 +355,7 @@ async fn alter_story(
     let next = plan.next;
     assert_eq!(collections.load_all().await.ok(), Some(vec![next.clone()]));
     let after = records
-        .list(
-            &next,
-            &Page {
-                limit: 100,
-                after: None,
-            },
-        )
+        .list(&next, &ListQuery::first(100))
         .await
         .unwrap_or_default();
     assert_eq!(after.len(), before.len());
@@ -404,6 +389,9 @@ async fn alter_story(
         .insert(&next, &fresh)
         .await
         .unwrap_or_else(|e| panic!("insert after alter: {e}"));
-    assert_eq!(records.count(&next).await.ok(), Some(7));
+    assert_eq!(
+        records.count(&next, &ListQuery::first(1)).await.ok(),
+        Some(7)
+    );
     next
 }

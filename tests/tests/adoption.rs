@@ -2,7 +2,7 @@
 //! inferred types, on every configured engine; tables Moon cannot serve exactly are left alone.
 
 use moon_domain::ports::{CollectionRepository, RecordRepository};
-use moon_domain::{FieldType, Page};
+use moon_domain::{FieldType, ListQuery};
 use moon_sql::{PoolOptions, SqlCollectionRepository, SqlDatabase, SqlRecordRepository};
 use moon_tests::engines::{Engine, TestDatabase};
 use sea_orm::ConnectionTrait;
@@ -98,13 +98,7 @@ async fn adoption_on(engine: Engine) {
     );
     let records = SqlRecordRepository::new(db.clone());
     let rows = records
-        .list(
-            orders,
-            &Page {
-                limit: 10,
-                after: None,
-            },
-        )
+        .list(orders, &ListQuery::first(10))
         .await
         .unwrap_or_else(|e| panic!("list: {e}"));
     let rows: Vec<_> = rows

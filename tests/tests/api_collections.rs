@@ -204,7 +204,7 @@ async fn a_failed_create_leaves_the_registry_unchanged() {
 #[tokio::test]
 async fn list_counts_records_per_collection() {
     let mut doubles = Doubles::with_products();
-    doubles.records.expect_count().returning(|_| Ok(42));
+    doubles.records.expect_count().returning(|_, _| Ok(42));
     let app = doubles.service();
     let answer = get(&app, "/collections:list").await;
     assert_eq!(answer.status, 200);
@@ -279,7 +279,7 @@ async fn update_applies_the_plan_and_swaps_the_registry_after_commit() {
 #[tokio::test]
 async fn a_failed_update_leaves_the_registry_as_before() {
     let mut doubles = Doubles::with_products();
-    doubles.records.expect_count().returning(|_| Ok(3));
+    doubles.records.expect_count().returning(|_, _| Ok(3));
     doubles.collections.expect_alter().returning(|_, _, _| {
         Err(RepoError::Invalid(FieldError::invalid(
             "title",
@@ -305,7 +305,7 @@ async fn a_failed_update_leaves_the_registry_as_before() {
 #[tokio::test]
 async fn adding_a_required_column_to_a_non_empty_collection_is_refused_up_front() {
     let mut doubles = Doubles::with_products();
-    doubles.records.expect_count().returning(|_| Ok(1));
+    doubles.records.expect_count().returning(|_, _| Ok(1));
     doubles.collections.expect_alter().times(0);
     let app = doubles.service();
     let answer = post(

@@ -1,6 +1,6 @@
 //! DB-free contract of `/{collection}:*`: validation before the database, shapes, codes.
 
-use moon_domain::{Page, RecordId, RepoError, Value};
+use moon_domain::{ListQuery, RecordId, RepoError, Value};
 use moon_mock::fixtures::{self, product};
 use moon_tests::{Doubles, get, post};
 use salvo::test::TestClient;
@@ -184,9 +184,9 @@ async fn list_pages_by_id_with_a_cursor() {
     doubles
         .records
         .expect_list()
-        .withf(|_, page: &Page| page.limit == 3 && page.after.is_none())
+        .withf(|_, query: &ListQuery| query.limit == 3 && query.after.is_none())
         .returning(move |_, _| Ok(stored.iter().map(|id| product(*id, "x")).collect()));
-    doubles.records.expect_count().returning(|_| Ok(7));
+    doubles.records.expect_count().returning(|_, _| Ok(7));
     let app = doubles.service();
     let answer = get(&app, "/products:list?limit=2").await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -199,7 +199,7 @@ async fn list_pages_by_id_with_a_cursor() {
         .to_owned();
     assert!(!cursor.is_empty());
     assert_eq!(
-        moon_domain::Cursor::decode(&cursor).map(|c| c.last_id),
+        moon_domain::Cursor::decode(&cursor, &ListQuery::first(2)).map(|c| c.last_id),
         Ok(ids[1])
     );
 }
@@ -210,9 +210,9 @@ async fn list_defaults_to_15_and_says_when_there_is_no_next_page() {
     doubles
         .records
         .expect_list()
-        .withf(|_, page: &Page| page.limit == 16)
+        .withf(|_, query: &ListQuery| query.limit == 16)
         .returning(|_, _| Ok(vec![product(some_id(), "x")]));
-    doubles.records.expect_count().returning(|_| Ok(1));
+    doubles.records.expect_count().returning(|_, _| Ok(1));
     let app = doubles.service();
     let answer = get(&app, "/products:list").await;
     assert_eq!(answer.body["limit"], 15);
@@ -241,7 +241,7 @@ async fn list_parameters_are_checked() {
 #[tokio::test]
 async fn schema_lists_system_and_user_fields_with_the_count() {
     let mut doubles = Doubles::with_products();
-    doubles.records.expect_count().returning(|_| Ok(42));
+    doubles.records.expect_count().returning(|_, _| Ok(42));
     let app = doubles.service();
     let answer = get(&app, "/products:schema").await;
     assert_eq!(answer.status, 200);

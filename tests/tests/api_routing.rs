@@ -35,7 +35,7 @@ async fn a_missing_collection_wins_over_a_bad_action() {
 #[tokio::test]
 async fn collection_names_in_urls_ignore_case() {
     let mut doubles = Doubles::with_products();
-    doubles.records.expect_count().returning(|_| Ok(0));
+    doubles.records.expect_count().returning(|_, _| Ok(0));
     let app = doubles.service();
     assert_eq!(get(&app, "/Products:schema").await.status, 200);
 }
@@ -141,7 +141,7 @@ async fn a_panic_in_a_handler_is_a_json_500_and_the_server_goes_on() {
     doubles
         .records
         .expect_count()
-        .returning(|_| panic!("bug: secret detail"));
+        .returning(|_, _| panic!("bug: secret detail"));
     let app = doubles.service();
     let answer = get(&app, "/products:schema").await;
     assert_eq!((answer.status, answer.code()), (500, "INTERNAL_ERROR"));

@@ -76,6 +76,7 @@ impl Dispatcher {
             Route::Records { collection, action } => {
                 // A missing collection wins over a bad action (API.md §8).
                 state.records.collection(collection)?;
+                let action_name = action;
                 let action = RecordsAction::parse(action).ok_or_else(ApiError::not_found)?;
                 if let Some(preflight) = check_method(req, action.kind())? {
                     return Ok(preflight);
@@ -84,6 +85,9 @@ impl Dispatcher {
                     RecordsAction::List => records::list(state, req, collection).await,
                     RecordsAction::Get => records::get(state, req, collection).await,
                     RecordsAction::Schema => records::schema(state, req, collection).await,
+                    RecordsAction::Aggregate => {
+                        records::aggregate(state, req, collection, action_name).await
+                    }
                     RecordsAction::Create => records::create(state, req, collection).await,
                     RecordsAction::Update => records::update(state, req, collection).await,
                     RecordsAction::Destroy => records::destroy(state, req, collection).await,

@@ -113,6 +113,7 @@ fn validation(errors: &[FieldError]) -> ApiError {
     };
     let code = match first.kind {
         FieldErrorKind::Unknown => "UNKNOWN_FIELD",
+        FieldErrorKind::UnknownParameter => "UNKNOWN_PARAMETER",
         FieldErrorKind::Invalid => "VALIDATION_ERROR",
     };
     let message = if errors.len() == 1 {
@@ -125,8 +126,12 @@ fn validation(errors: &[FieldError]) -> ApiError {
             errors.len() - 1
         )
     };
-    ApiError::new(StatusCode::BAD_REQUEST, code, message)
-        .with_details(json!({ "field": first.field, "errors": errors }))
+    let details = if first.kind == FieldErrorKind::UnknownParameter {
+        json!({ "field": first.field, "parameter": first.field, "errors": errors })
+    } else {
+        json!({ "field": first.field, "errors": errors })
+    };
+    ApiError::new(StatusCode::BAD_REQUEST, code, message).with_details(details)
 }
 
 impl From<AppError> for ApiError {

@@ -6,6 +6,7 @@ mod dispatch;
 mod error;
 mod handlers;
 mod input;
+mod record_view;
 mod reply;
 mod request_id;
 mod routes;

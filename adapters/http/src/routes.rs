@@ -30,6 +30,8 @@ pub enum RecordsAction {
     List,
     Get,
     Schema,
+    /// `count`, `sum`, `avg`, `min`, `max`.
+    Aggregate,
     Create,
     Update,
     Destroy,
@@ -109,6 +111,7 @@ impl RecordsAction {
             "list" => Self::List,
             "get" => Self::Get,
             "schema" => Self::Schema,
+            "count" | "sum" | "avg" | "min" | "max" => Self::Aggregate,
             "create" => Self::Create,
             "update" => Self::Update,
             "destroy" => Self::Destroy,
@@ -119,7 +122,7 @@ impl RecordsAction {
     #[must_use]
     pub const fn kind(self) -> Kind {
         match self {
-            Self::List | Self::Get | Self::Schema => Kind::Read,
+            Self::List | Self::Get | Self::Schema | Self::Aggregate => Kind::Read,
             Self::Create | Self::Update | Self::Destroy => Kind::Write,
         }
     }

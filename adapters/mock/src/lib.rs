@@ -6,8 +6,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use mockall::mock;
 use moon_domain::ports::{Clock, CollectionRepository, DatabaseHealth, RecordRepository};
 use moon_domain::{
-    Collection, CollectionName, Column, ColumnName, FieldType, NewRecord, Page, Record, RecordId,
-    RepoError, SchemaPlan, Value,
+    Aggregate, Collection, CollectionName, Column, ColumnName, FieldType, ListQuery, NewRecord,
+    Record, RecordId, RepoError, SchemaPlan, Value,
 };
 
 mock! {
@@ -35,8 +35,9 @@ mock! {
             updated_at: DateTime<Utc>,
         ) -> Result<Option<Record>, RepoError>;
         async fn delete(&self, collection: &Collection, id: RecordId) -> Result<bool, RepoError>;
-        async fn list(&self, collection: &Collection, page: &Page) -> Result<Vec<Record>, RepoError>;
-        async fn count(&self, collection: &Collection) -> Result<u64, RepoError>;
+        async fn list(&self, collection: &Collection, query: &ListQuery) -> Result<Vec<Record>, RepoError>;
+        async fn count(&self, collection: &Collection, query: &ListQuery) -> Result<u64, RepoError>;
+        async fn aggregate(&self, collection: &Collection, aggregate: &Aggregate, query: &ListQuery) -> Result<Value, RepoError>;
     }
 }
 

@@ -125,7 +125,10 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(options.acquire_timeout)
-        .foreign_keys(false);
+        .foreign_keys(false)
+        // LIKE is case-sensitive on every engine (API.md §8); icontains lowers both sides.
+        .pragma("case_sensitive_like", "ON")
+        .collation(crate::query::DECIMAL_COLLATION, compare_decimal_text);
     if let Some(dir) = base.get_filename().parent()
         && !dir.as_os_str().is_empty()
     {
@@ -150,6 +153,17 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
         backend: Backend::Sqlite,
     })
+}
+
+/// Orders decimal text numerically (SQLite stores decimals as exact text: `"9.50" < "10.00"`).
+fn compare_decimal_text(a: &str, b: &str) -> std::cmp::Ordering {
+    match (
+        a.parse::<rust_decimal::Decimal>(),
+        b.parse::<rust_decimal::Decimal>(),
+    ) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
 }
 
 /// `url` with any password replaced by `***`, for messages and logs.

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod adopt;
+mod aggregate;
 mod catalogue;
 mod collections;
 mod connect;
@@ -10,6 +11,7 @@ mod error;
 mod failpoint;
 mod health;
 mod metadata;
+mod query;
 mod rebuild;
 mod reconcile;
 mod records;

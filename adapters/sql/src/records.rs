@@ -4,14 +4,18 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use moon_domain::ports::RecordRepository;
-use moon_domain::{Collection, ColumnName, NewRecord, Page, Record, RecordId, RepoError, Value};
+use moon_domain::{
+    Aggregate, Collection, ColumnName, Field, ListQuery, NewRecord, Record, RecordId, RepoError,
+    SystemField, Value,
+};
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
+use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::get;
 use crate::error::{classify, internal};
 use crate::table::{self, CREATED_AT, ID, UPDATED_AT, VERSION};
+use crate::{aggregate, query};
 
 /// Records on a SQL database.
 #[derive(Debug, Clone)]
@@ -136,14 +140,19 @@ impl RecordRepository for SqlRecordRepository {
         Ok(result.rows_affected() > 0)
     }
 
-    async fn list(&self, collection: &Collection, page: &Page) -> Result<Vec<Record>, RepoError> {
+    async fn list(
+        &self,
+        collection: &Collection,
+        query: &ListQuery,
+    ) -> Result<Vec<Record>, RepoError> {
+        let backend = self.db.backend;
         let mut select = Self::select(collection);
-        if let Some(cursor) = page.after {
-            select.and_where(Expr::col(Alias::new(ID)).gt(cursor.last_id.to_string()));
+        select.cond_where(query::conditions(backend, collection, query));
+        if let Some(after) = query::after_cursor(backend, query) {
+            select.cond_where(after);
         }
-        select
-            .order_by(Alias::new(ID), Order::Asc)
-            .limit(u64::from(page.limit));
+        query::order(&mut select, backend, query);
+        select.limit(u64::from(query.limit));
         let rows = self
             .db
             .reader
@@ -151,14 +160,15 @@ impl RecordRepository for SqlRecordRepository {
             .await
             .map_err(|e| classify(&e))?;
         rows.iter()
-            .map(|row| table::decode_record(self.db.backend, row, collection, 0))
+            .map(|row| table::decode_record(backend, row, collection, 0))
             .collect()
     }
 
-    async fn count(&self, collection: &Collection) -> Result<u64, RepoError> {
+    async fn count(&self, collection: &Collection, query: &ListQuery) -> Result<u64, RepoError> {
         let select = Query::select()
             .expr(Func::count(Expr::cust("*")))
             .from(Alias::new(collection.name.as_str()))
+            .cond_where(query::conditions(self.db.backend, collection, query))
             .to_owned();
         let row = self
             .db
@@ -172,5 +182,49 @@ impl RecordRepository for SqlRecordRepository {
             .flatten()
             .unwrap_or(0);
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn aggregate(
+        &self,
+        collection: &Collection,
+        aggregate: &Aggregate,
+        query: &ListQuery,
+    ) -> Result<Value, RepoError> {
+        let field = match aggregate {
+            Aggregate::Count => {
+                let count = self.count(collection, query).await?;
+                return Ok(Value::Integer(i64::try_from(count).unwrap_or(i64::MAX)));
+            }
+            Aggregate::Sum(f) | Aggregate::Avg(f) | Aggregate::Min(f) | Aggregate::Max(f) => f,
+        };
+        // Computed here, exactly, from the matching values: SQL would use floats for
+        // SQLite's decimal text and overflow on SQLite integer sums.
+        let select = Query::select()
+            .expr(Expr::col(Alias::new(field.name())))
+            .from(Alias::new(collection.name.as_str()))
+            .cond_where(query::conditions(self.db.backend, collection, query))
+            .and_where(Expr::col(Alias::new(field.name())).is_not_null())
+            .to_owned();
+        let rows = self
+            .db
+            .reader
+            .query_all(&select)
+            .await
+            .map_err(|e| classify(&e))?;
+        let values = rows
+            .iter()
+            .map(|row| match field {
+                Field::System(SystemField::Id) => {
+                    get::<String>(row, 0).map(|v| v.map_or(Value::Null, Value::Text))
+                }
+                Field::System(_) => self
+                    .db
+                    .backend
+                    .decode_datetime(row, 0)
+                    .map(|v| v.map_or(Value::Null, Value::DateTime)),
+                Field::Column(_, ty) => self.db.backend.decode(row, 0, *ty),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        aggregate::compute(aggregate, field.field_type(), values)
     }
 }

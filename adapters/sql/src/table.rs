@@ -50,6 +50,10 @@ pub fn create_statement(
                 .not_null()
                 .default(1),
         );
+    if backend == Backend::MySql {
+        // Binary collation: strings compare and sort by code point, case-sensitively.
+        stmt.character_set("utf8mb4").collate("utf8mb4_bin");
+    }
     for column in &collection.columns {
         let mut def = ColumnDef::new_with_type(
             Alias::new(column.name.as_str()),

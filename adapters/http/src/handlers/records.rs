@@ -1,7 +1,6 @@
 //! `/{collection}:{list,get,schema,create,update,destroy}`: records of one collection.
 
-use moon_application::ListRequest;
-use moon_domain::{Collection, Cursor, Record};
+use moon_domain::{Collection, Record};
 use salvo::Request;
 use salvo::http::StatusCode;
 use serde::Serialize;
@@ -10,6 +9,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::input::{json_body, object, query_params, required};
+use crate::record_view::{RecordView, RecordsView};
 use crate::reply::Reply;
 use crate::schema_dto::schema_fields;
 
@@ -22,11 +22,19 @@ struct DataReply<'a, T: Serialize> {
 
 #[derive(Serialize)]
 struct ListReply<'a> {
-    data: &'a [Record],
+    data: RecordsView<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     total: Option<u64>,
-    next_cursor: Option<String>,
+    next_cursor: Option<&'a str>,
     limit: u32,
+}
+
+/// Every query parameter, in order (a repeated name appears once per value).
+fn all_params(req: &Request) -> Vec<(String, String)> {
+    req.queries()
+        .iter_all()
+        .flat_map(|(k, values)| values.iter().map(move |v| (k.clone(), v.clone())))
+        .collect()
 }
 
 /// The strong ETag of a record: `"<record version>.<schema version>"`.
@@ -35,63 +43,50 @@ fn etag(record: &Record, collection: &Collection) -> String {
 }
 
 pub async fn list(state: &AppState, req: &Request, name: &str) -> Result<Reply, ApiError> {
-    let params = query_params(req, &["limit", "after", "count"])?;
-    let limit = params
-        .get("limit")
-        .map(|raw| {
-            raw.parse::<u32>().map_err(|_| {
-                ApiError::invalid(
-                    "limit",
-                    format!(
-                        "limit must be a whole number from 1 to {}, not '{raw}'",
-                        state.max_page_size
-                    ),
-                )
-            })
-        })
-        .transpose()?;
-    let after = params
-        .get("after")
-        .map(|raw| {
-            Cursor::decode(raw).map_err(|_| {
-                ApiError::invalid(
-                    "after",
-                    "invalid cursor: pass next_cursor from a previous page",
-                )
-            })
-        })
-        .transpose()?;
-    let with_total = match params.get("count") {
-        None => true,
-        Some("none") => false,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "count",
-                format!("count may only be 'none' (skip the total), not '{other}'"),
-            ));
-        }
-    };
-    let request = ListRequest {
-        limit,
-        after,
-        with_total,
-    };
-    let page = state.records.list(name, request).await?;
+    let page = state.records.list(name, &all_params(req)).await?;
     Ok(Reply::ok(&ListReply {
-        data: &page.records,
+        data: RecordsView {
+            records: &page.records,
+            fields: page.fields.as_deref(),
+        },
         total: page.total,
-        next_cursor: page.next_cursor.map(|c| c.encode()),
+        next_cursor: page.next_cursor.as_deref(),
         limit: page.limit,
     }))
 }
 
+pub async fn aggregate(
+    state: &AppState,
+    req: &Request,
+    name: &str,
+    action: &str,
+) -> Result<Reply, ApiError> {
+    let value = state
+        .records
+        .aggregate(name, action, &all_params(req))
+        .await?;
+    Ok(Reply::ok(&json!({ "value": value })))
+}
+
 pub async fn get(state: &AppState, req: &Request, name: &str) -> Result<Reply, ApiError> {
-    let params = query_params(req, &["id"])?;
+    let params = query_params(req, &["id", "fields"])?;
     let id = params
         .get("id")
         .ok_or_else(|| ApiError::invalid("id", "the query parameter 'id' is required"))?;
     let collection = state.records.collection(name)?;
+    let fields = params
+        .get("fields")
+        .map(|raw| state.records.projection(name, raw))
+        .transpose()?;
     let record = state.records.get(name, id).await?;
+    if let Some(fields) = &fields {
+        // A projection is not the whole representation: no ETag (API.md §8).
+        let view = RecordView {
+            record: &record,
+            fields: Some(fields),
+        };
+        return Ok(Reply::ok(&json!({ "data": view })));
+    }
     let tag = etag(&record, &collection);
     let held = req
         .headers()

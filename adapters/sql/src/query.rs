@@ -1,0 +1,203 @@
+//! Renders the domain's list query into sea-query: filters, search, keyset condition and
+//! order, with the few dialect differences that keep results identical on every engine
+//! (code-point string order on PostgreSQL, numeric decimal order on SQLite, nulls smallest).
+
+use moon_domain::{Collection, Field, FieldType, Filter, FilterOp, ListQuery, Value};
+use sea_query::{Alias, Cond, Condition, Expr, ExprTrait, NullOrdering, Order, SelectStatement};
+
+use crate::dialect::Backend;
+
+/// The SQLite collation that orders decimal text numerically (registered per connection).
+pub const DECIMAL_COLLATION: &str = "moon_decimal";
+
+fn column(field: &Field) -> Expr {
+    Expr::col(Alias::new(field.name()))
+}
+
+/// The field as compared and sorted: by code point for strings, numerically for decimals.
+fn comparable(backend: Backend, field: &Field) -> Expr {
+    match (backend, field.field_type()) {
+        (Backend::Postgres, FieldType::String) => {
+            Expr::cust_with_exprs("$1 COLLATE \"C\"", [column(field)])
+        }
+        (Backend::Sqlite, FieldType::Decimal { .. }) => {
+            Expr::cust_with_exprs(format!("$1 COLLATE {DECIMAL_COLLATION}"), [column(field)])
+        }
+        _ => column(field),
+    }
+}
+
+fn bound(backend: Backend, field: &Field, value: &Value) -> Expr {
+    Expr::val(backend.bind(value, field.field_type()))
+}
+
+/// `%`, `_` and the escape character itself taken literally, for `LIKE ... ESCAPE '!'`.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn like(field: &Field, pattern: String, case_insensitive: bool) -> Expr {
+    let template = if case_insensitive {
+        "LOWER($1) LIKE LOWER($2) ESCAPE '!'"
+    } else {
+        "$1 LIKE $2 ESCAPE '!'"
+    };
+    Expr::cust_with_exprs(template, [column(field), Expr::val(pattern)])
+}
+
+fn text_of(value: Option<&Value>) -> &str {
+    match value {
+        Some(Value::Text(t)) => t,
+        _ => "",
+    }
+}
+
+fn filter(backend: Backend, f: &Filter) -> Expr {
+    let field = &f.field;
+    let first = f.values.first();
+    let value = || first.map_or_else(|| Expr::val(None::<String>), |v| bound(backend, field, v));
+    match f.op {
+        FilterOp::Eq => comparable(backend, field).eq(value()),
+        FilterOp::Ne => comparable(backend, field).ne(value()),
+        FilterOp::Gt => comparable(backend, field).gt(value()),
+        FilterOp::Gte => comparable(backend, field).gte(value()),
+        FilterOp::Lt => comparable(backend, field).lt(value()),
+        FilterOp::Lte => comparable(backend, field).lte(value()),
+        FilterOp::In => {
+            comparable(backend, field).is_in(f.values.iter().map(|v| bound(backend, field, v)))
+        }
+        FilterOp::Null => column(field).is_null(),
+        FilterOp::NotNull => column(field).is_not_null(),
+        FilterOp::Like => {
+            // The client's own pattern; `\` escapes on every engine.
+            let template = match backend {
+                Backend::MySql => "$1 LIKE $2 ESCAPE '\\\\'",
+                _ => "$1 LIKE $2 ESCAPE '\\'",
+            };
+            Expr::cust_with_exprs(
+                template,
+                [column(field), Expr::val(text_of(first).to_owned())],
+            )
+        }
+        FilterOp::Contains => like(field, format!("%{}%", escape_like(text_of(first))), false),
+        FilterOp::IContains => like(field, format!("%{}%", escape_like(text_of(first))), true),
+        FilterOp::StartsWith => like(field, format!("{}%", escape_like(text_of(first))), false),
+        FilterOp::EndsWith => like(field, format!("%{}", escape_like(text_of(first))), false),
+    }
+}
+
+/// The filters and the search, ANDed.
+#[must_use]
+pub fn conditions(backend: Backend, collection: &Collection, query: &ListQuery) -> Condition {
+    let mut all = Cond::all();
+    for f in &query.filters {
+        all = all.add(filter(backend, f));
+    }
+    if let Some(term) = &query.search {
+        let pattern = format!("%{}%", escape_like(term));
+        let mut any = Cond::any();
+        let mut searchable = false;
+        for c in collection
+            .columns
+            .iter()
+            .filter(|c| c.field_type == FieldType::String)
+        {
+            searchable = true;
+            any = any.add(like(
+                &Field::Column(c.name.clone(), c.field_type),
+                pattern.clone(),
+                true,
+            ));
+        }
+        all = all.add(if searchable {
+            any
+        } else {
+            Cond::all().add(Expr::cust("1 = 0"))
+        });
+    }
+    all
+}
+
+/// The keyset condition: rows strictly after the cursor in the query's order, nulls being
+/// the smallest values and `id` breaking ties.
+#[must_use]
+pub fn after_cursor(backend: Backend, query: &ListQuery) -> Option<Condition> {
+    let cursor = query.after.as_ref()?;
+    let id = Field::System(moon_domain::SystemField::Id);
+    let mut any = Cond::any();
+    for (i, sort) in query.sorts.iter().enumerate() {
+        let Some(value) = cursor.values.get(i) else {
+            break;
+        };
+        let mut branch = Cond::all();
+        for (j, earlier) in query.sorts[..i].iter().enumerate() {
+            branch = branch.add(equal(backend, &earlier.field, cursor.values.get(j)));
+        }
+        let after = match (value, sort.descending) {
+            (Value::Null, false) => Some(Cond::all().add(column(&sort.field).is_not_null())),
+            (Value::Null, true) => None,
+            (v, false) => Some(Cond::all().add(comparable(backend, &sort.field).gt(bound(
+                backend,
+                &sort.field,
+                v,
+            )))),
+            (v, true) => Some(
+                Cond::any()
+                    .add(comparable(backend, &sort.field).lt(bound(backend, &sort.field, v)))
+                    .add(column(&sort.field).is_null()),
+            ),
+        };
+        if let Some(after) = after {
+            any = any.add(branch.add(after));
+        }
+    }
+    let mut last = Cond::all();
+    for (j, sort) in query.sorts.iter().enumerate() {
+        last = last.add(equal(backend, &sort.field, cursor.values.get(j)));
+    }
+    any = any.add(last.add(column(&id).gt(cursor.last_id.to_string())));
+    Some(any)
+}
+
+fn equal(backend: Backend, field: &Field, value: Option<&Value>) -> Expr {
+    match value {
+        None | Some(Value::Null) => column(field).is_null(),
+        Some(v) => comparable(backend, field).eq(bound(backend, field, v)),
+    }
+}
+
+/// `ORDER BY` the query's sorts, then `id`; nulls first ascending, last descending.
+pub fn order(select: &mut SelectStatement, backend: Backend, query: &ListQuery) {
+    for sort in &query.sorts {
+        let (order, nulls) = if sort.descending {
+            (Order::Desc, NullOrdering::Last)
+        } else {
+            (Order::Asc, NullOrdering::First)
+        };
+        let expr = comparable(backend, &sort.field);
+        if backend == Backend::Postgres {
+            select.order_by_expr_with_nulls(expr, order, nulls);
+        } else {
+            // SQLite and MySQL already sort nulls as the smallest values.
+            select.order_by_expr(expr, order);
+        }
+    }
+    select.order_by(Alias::new("id"), Order::Asc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(escape_like("50%_off!"), "50!%!_off!!");
+    }
+}
