@@ -164,3 +164,34 @@ pub async fn request(service: &Service, method: &str, path: &str) -> Answer {
 
 pub mod contract;
 pub mod engines;
+
+/// The real use cases over a real database (for engine-generic tests below HTTP).
+#[must_use]
+pub fn sql_services(
+    db: &moon_sql::SqlDatabase,
+    loaded: Vec<Collection>,
+) -> (CollectionService, RecordService) {
+    let registry = Arc::new(InMemorySchemaRegistry::with(loaded));
+    let records: Arc<dyn RecordRepository> =
+        Arc::new(moon_sql::SqlRecordRepository::new(db.clone()));
+    let collections: Arc<dyn CollectionRepository> =
+        Arc::new(moon_sql::SqlCollectionRepository::new(db.clone()));
+    let gate = Arc::new(SchemaGate::default());
+    let limits = Limits::default();
+    (
+        CollectionService::new(
+            registry.clone(),
+            collections,
+            records.clone(),
+            limits,
+            gate.clone(),
+        ),
+        RecordService::new(
+            registry,
+            records,
+            Arc::new(moon_domain::ports::SystemClock),
+            limits,
+            gate,
+        ),
+    )
+}

@@ -3,7 +3,9 @@
 //! (code-point string order on PostgreSQL, numeric decimal order on SQLite, nulls smallest).
 
 use moon_domain::{Collection, Field, FieldType, Filter, FilterOp, ListQuery, Value};
-use sea_query::{Alias, Cond, Condition, Expr, ExprTrait, NullOrdering, Order, SelectStatement};
+use sea_query::{
+    Alias, Cond, Condition, Expr, ExprTrait, LikeExpr, NullOrdering, Order, SelectStatement,
+};
 
 use crate::dialect::Backend;
 
@@ -14,15 +16,37 @@ fn column(field: &Field) -> Expr {
     Expr::col(Alias::new(field.name()))
 }
 
+/// A custom expression whose `?` placeholders take `exprs` in turn (numbered `$n` on
+/// PostgreSQL, as sea-query expects there).
+fn custom<const N: usize>(backend: Backend, template: &str, exprs: [Expr; N]) -> Expr {
+    if backend != Backend::Postgres {
+        return Expr::cust_with_exprs(template.to_owned(), exprs);
+    }
+    let mut numbered = String::with_capacity(template.len() + 4);
+    let mut n = 0;
+    for c in template.chars() {
+        if c == '?' {
+            n += 1;
+            numbered.push('$');
+            numbered.push_str(&n.to_string());
+        } else {
+            numbered.push(c);
+        }
+    }
+    Expr::cust_with_exprs(numbered, exprs)
+}
+
 /// The field as compared and sorted: by code point for strings, numerically for decimals.
 fn comparable(backend: Backend, field: &Field) -> Expr {
     match (backend, field.field_type()) {
         (Backend::Postgres, FieldType::String) => {
-            Expr::cust_with_exprs("$1 COLLATE \"C\"", [column(field)])
+            custom(backend, "? COLLATE \"C\"", [column(field)])
         }
-        (Backend::Sqlite, FieldType::Decimal { .. }) => {
-            Expr::cust_with_exprs(format!("$1 COLLATE {DECIMAL_COLLATION}"), [column(field)])
-        }
+        (Backend::Sqlite, FieldType::Decimal { .. }) => custom(
+            backend,
+            &format!("? COLLATE {DECIMAL_COLLATION}"),
+            [column(field)],
+        ),
         _ => column(field),
     }
 }
@@ -43,13 +67,16 @@ fn escape_like(text: &str) -> String {
     out
 }
 
-fn like(field: &Field, pattern: String, case_insensitive: bool) -> Expr {
-    let template = if case_insensitive {
-        "LOWER($1) LIKE LOWER($2) ESCAPE '!'"
+fn like(backend: Backend, field: &Field, pattern: String, case_insensitive: bool) -> Expr {
+    if case_insensitive {
+        custom(
+            backend,
+            "LOWER(?) LIKE LOWER(?) ESCAPE '!'",
+            [column(field), Expr::val(pattern)],
+        )
     } else {
-        "$1 LIKE $2 ESCAPE '!'"
-    };
-    Expr::cust_with_exprs(template, [column(field), Expr::val(pattern)])
+        column(field).like(LikeExpr::new(pattern).escape('!'))
+    }
 }
 
 fn text_of(value: Option<&Value>) -> &str {
@@ -75,21 +102,32 @@ fn filter(backend: Backend, f: &Filter) -> Expr {
         }
         FilterOp::Null => column(field).is_null(),
         FilterOp::NotNull => column(field).is_not_null(),
-        FilterOp::Like => {
-            // The client's own pattern; `\` escapes on every engine.
-            let template = match backend {
-                Backend::MySql => "$1 LIKE $2 ESCAPE '\\\\'",
-                _ => "$1 LIKE $2 ESCAPE '\\'",
-            };
-            Expr::cust_with_exprs(
-                template,
-                [column(field), Expr::val(text_of(first).to_owned())],
-            )
-        }
-        FilterOp::Contains => like(field, format!("%{}%", escape_like(text_of(first))), false),
-        FilterOp::IContains => like(field, format!("%{}%", escape_like(text_of(first))), true),
-        FilterOp::StartsWith => like(field, format!("{}%", escape_like(text_of(first))), false),
-        FilterOp::EndsWith => like(field, format!("%{}", escape_like(text_of(first))), false),
+        // The client's own pattern; `\` escapes on every engine.
+        FilterOp::Like => column(field).like(LikeExpr::new(text_of(first)).escape('\\')),
+        FilterOp::Contains => like(
+            backend,
+            field,
+            format!("%{}%", escape_like(text_of(first))),
+            false,
+        ),
+        FilterOp::IContains => like(
+            backend,
+            field,
+            format!("%{}%", escape_like(text_of(first))),
+            true,
+        ),
+        FilterOp::StartsWith => like(
+            backend,
+            field,
+            format!("{}%", escape_like(text_of(first))),
+            false,
+        ),
+        FilterOp::EndsWith => like(
+            backend,
+            field,
+            format!("%{}", escape_like(text_of(first))),
+            false,
+        ),
     }
 }
 
@@ -111,6 +149,7 @@ pub fn conditions(backend: Backend, collection: &Collection, query: &ListQuery) 
         {
             searchable = true;
             any = any.add(like(
+                backend,
                 &Field::Column(c.name.clone(), c.field_type),
                 pattern.clone(),
                 true,
@@ -199,5 +238,43 @@ mod tests {
     #[test]
     fn like_wildcards_are_taken_literally() {
         assert_eq!(escape_like("50%_off!"), "50!%!_off!!");
+    }
+}
+
+#[cfg(test)]
+mod rendering {
+    use super::*;
+    use moon_domain::{CollectionName, Column, ColumnName, Sort};
+    use sea_query::{Query, SqliteQueryBuilder};
+
+    #[test]
+    fn sqlite_orders_decimals_by_the_decimal_collation() {
+        let price = Column {
+            name: ColumnName::parse("price").unwrap_or_else(|e| panic!("{e}")),
+            field_type: FieldType::Decimal { scale: 2 },
+            nullable: true,
+            unique: false,
+        };
+        let collection = Collection {
+            name: CollectionName::parse("things").unwrap_or_else(|e| panic!("{e}")),
+            columns: vec![price],
+            version: 1,
+        };
+        let field = Field::resolve(&collection, "price")
+            .unwrap_or(Field::System(moon_domain::SystemField::Id));
+        let mut query = ListQuery::first(5);
+        query.sorts.push(Sort {
+            field,
+            descending: true,
+        });
+        let mut select = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("things"))
+            .to_owned();
+        order(&mut select, Backend::Sqlite, &query);
+        assert_eq!(
+            select.to_string(SqliteQueryBuilder),
+            r#"SELECT "id" FROM "things" ORDER BY "price" COLLATE moon_decimal DESC, "id" ASC"#
+        );
     }
 }
