@@ -19,6 +19,8 @@ pub enum AppError {
     DuplicateCollection(String),
     #[error("{}", duplicate_message(.field.as_deref()))]
     DuplicateValue { field: Option<String> },
+    #[error("the record changed since you read it (If-Match does not match)")]
+    PreconditionFailed,
     #[error("the maximum of {max} collections is reached")]
     MaxCollections { max: usize },
     #[error("a collection may have at most {max} columns")]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use moon_domain::ports::{Clock, RecordRepository, SchemaRegistry};
 use moon_domain::query::{parse_aggregate, parse_fields, parse_list_query};
 use moon_domain::validation::{validate_create, validate_update};
-use moon_domain::{Collection, Cursor, Field, ListQuery, NewRecord, Record, RecordId, Value};
+use moon_domain::{
+    Collection, Cursor, Field, ListQuery, NewRecord, Record, RecordId, Value, Written,
+};
 use serde_json::{Map, Value as Json};
 use ulid::Ulid;
 
@@ -196,6 +198,7 @@ impl RecordService {
         name: &str,
         id: &str,
         data: Map<String, Json>,
+        if_match: Option<&str>,
     ) -> Result<Record, AppError> {
         let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
@@ -207,26 +210,60 @@ impl RecordService {
             ));
         }
         let fields = validate_update(&collection, data)?;
-        self.records
-            .update(&collection, id, &fields, self.clock.now())
+        let expected = expected_version(if_match, &collection);
+        match self
+            .records
+            .update(&collection, id, &fields, self.clock.now(), expected)
             .await?
-            .ok_or_else(|| AppError::RecordNotFound(id.to_string()))
+        {
+            Written::Done(record) => Ok(record),
+            Written::Missing => Err(AppError::RecordNotFound(id.to_string())),
+            Written::Stale => Err(AppError::PreconditionFailed),
+        }
     }
 
-    /// Deletes one record.
+    /// Deletes one record (only at the `If-Match` version, when given).
     ///
     /// # Errors
-    /// A malformed id, no such record, or a database failure.
-    pub async fn destroy(&self, name: &str, id: &str) -> Result<(), AppError> {
+    /// A malformed id, no such record, a stale `If-Match`, or a database failure.
+    pub async fn destroy(
+        &self,
+        name: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), AppError> {
         let _gate = self.gate.record_op().await;
         let collection = self.collection(name)?;
         let id = parse_id(id)?;
-        if self.records.delete(&collection, id).await? {
-            Ok(())
-        } else {
-            Err(AppError::RecordNotFound(id.to_string()))
+        let expected = expected_version(if_match, &collection);
+        match self.records.delete(&collection, id, expected).await? {
+            Written::Done(()) => Ok(()),
+            Written::Missing => Err(AppError::RecordNotFound(id.to_string())),
+            Written::Stale => Err(AppError::PreconditionFailed),
         }
     }
+}
+
+/// The record version an `If-Match` header demands: `None` for no header or `*` (any
+/// existing record); `-1` (never matches) for a tag of another schema version or garbage.
+fn expected_version(if_match: Option<&str>, collection: &Collection) -> Option<i64> {
+    let header = if_match?.trim();
+    if header == "*" {
+        return None;
+    }
+    let mut wanted = -1;
+    for tag in header
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+    {
+        if let Some((version, schema)) = tag.split_once('.')
+            && schema.parse::<u64>().is_ok_and(|s| s == collection.version)
+            && let Ok(version) = version.parse::<i64>()
+        {
+            wanted = version;
+        }
+    }
+    Some(wanted)
 }
 
 fn parse_id(raw: &str) -> Result<RecordId, AppError> {

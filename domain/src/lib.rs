@@ -19,7 +19,7 @@ pub use name::{CollectionName, ColumnName, NameError};
 pub use query::{
     Aggregate, Cursor, Field, Filter, FilterOp, ListQuery, QueryLimits, Sort, SystemField,
 };
-pub use record::{NewRecord, Record, RecordId};
+pub use record::{NewRecord, Record, RecordId, Written};
 pub use schema_change::{
     ColumnRename, PlannedColumn, SchemaChange, SchemaError, SchemaPlan, check_columns,
 };

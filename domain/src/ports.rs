@@ -9,7 +9,7 @@ use crate::collection::Collection;
 use crate::error::RepoError;
 use crate::name::{CollectionName, ColumnName};
 use crate::query::{Aggregate, ListQuery};
-use crate::record::{NewRecord, Record, RecordId};
+use crate::record::{NewRecord, Record, RecordId, Written};
 use crate::schema_change::SchemaPlan;
 use crate::value::Value;
 
@@ -65,7 +65,8 @@ pub trait RecordRepository: Send + Sync {
     -> Result<Option<Record>, RepoError>;
 
     /// Sets `fields` on the record with `id`, stamps `updated_at`, bumps its version, and
-    /// returns the record as stored; `None` when there is no such record.
+    /// returns the record as stored. With `expected_version`, writes only if the stored
+    /// version is that one (checked in the same statement as the write).
     ///
     /// # Errors
     /// [`RepoError::Duplicate`] on a unique violation.
@@ -75,13 +76,19 @@ pub trait RecordRepository: Send + Sync {
         id: RecordId,
         fields: &[(ColumnName, Value)],
         updated_at: DateTime<Utc>,
-    ) -> Result<Option<Record>, RepoError>;
+        expected_version: Option<i64>,
+    ) -> Result<Written<Record>, RepoError>;
 
-    /// Deletes the record with `id`; `false` when there was none.
+    /// Deletes the record with `id`, only at `expected_version` when given.
     ///
     /// # Errors
     /// [`RepoError`] when the database fails.
-    async fn delete(&self, collection: &Collection, id: RecordId) -> Result<bool, RepoError>;
+    async fn delete(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+        expected_version: Option<i64>,
+    ) -> Result<Written<()>, RepoError>;
 
     /// Up to `query.limit` records matching the query's filters and search, in its order
     /// (then `id`), after its cursor if any.

@@ -42,6 +42,15 @@ impl fmt::Display for RecordId {
     }
 }
 
+/// What a conditional write found: done, no such record, or a record whose version no
+/// longer matched the caller's `If-Match` (nothing written).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written<T> {
+    Done(T),
+    Missing,
+    Stale,
+}
+
 /// A record to insert: every user column in collection order, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRecord {

@@ -6,7 +6,7 @@ use moon_domain::ports::{CollectionRepository, RecordRepository};
 use moon_domain::value::{parse_datetime, parse_decimal};
 use moon_domain::{
     Collection, ColumnRename, Cursor, FieldType, ListQuery, NewRecord, RecordId, RepoError,
-    SchemaChange, Value,
+    SchemaChange, Value, Written,
 };
 use moon_mock::fixtures::{collection_name, column, column_name};
 use moon_sql::{SqlCollectionRepository, SqlDatabase, SqlRecordRepository};
@@ -148,10 +148,13 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
                 (column_name("price"), Value::Null),
             ],
             later,
+            Some(1),
         )
         .await
-        .unwrap_or_else(|e| panic!("update: {e}"))
-        .unwrap_or_else(|| panic!("update found no record"));
+        .unwrap_or_else(|e| panic!("update: {e}"));
+    let Written::Done(updated) = updated else {
+        panic!("update at the current version: {updated:?}")
+    };
     assert_eq!(
         (updated.version, updated.updated_at, updated.created_at),
         (2, later, first.created_at)
@@ -165,6 +168,7 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
             negative.id,
             &[(column_name("code"), Value::Text("A-1".into()))],
             later,
+            None,
         )
         .await;
     assert_eq!(
@@ -179,10 +183,37 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
                 &schema,
                 id(99),
                 &[(column_name("qty"), Value::Integer(1))],
-                later
+                later,
+                None
             )
             .await,
-        Ok(None)
+        Ok(Written::Missing)
+    );
+    // A stale expected version writes nothing, on update and delete alike.
+    let stale = records
+        .update(
+            &schema,
+            first.id,
+            &[(column_name("qty"), Value::Integer(99))],
+            later,
+            Some(1),
+        )
+        .await;
+    assert_eq!(stale, Ok(Written::Stale));
+    assert_eq!(
+        records.delete(&schema, first.id, Some(1)).await,
+        Ok(Written::Stale)
+    );
+    let still = records
+        .get(&schema, first.id)
+        .await
+        .ok()
+        .flatten()
+        .map(|r| (r.version, r.fields[1].1.clone()));
+    assert_eq!(
+        still,
+        Some((2, Value::Integer(4))),
+        "a stale write changes nothing"
     );
 
     // Lists come in id order and continue after a cursor.
@@ -219,8 +250,14 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
     );
 
     // Deletes.
-    assert_eq!(records.delete(&schema, id(7)).await, Ok(true));
-    assert_eq!(records.delete(&schema, id(7)).await, Ok(false));
+    assert_eq!(
+        records.delete(&schema, id(7), Some(1)).await,
+        Ok(Written::Done(()))
+    );
+    assert_eq!(
+        records.delete(&schema, id(7), None).await,
+        Ok(Written::Missing)
+    );
     assert_eq!(
         records.count(&schema, &ListQuery::first(1)).await.ok(),
         Some(6)

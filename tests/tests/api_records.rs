@@ -1,6 +1,6 @@
 //! DB-free contract of `/{collection}:*`: validation before the database, shapes, codes.
 
-use moon_domain::{ListQuery, RecordId, RepoError, Value};
+use moon_domain::{ListQuery, RecordId, RepoError, Value, Written};
 use moon_mock::fixtures::{self, product};
 use moon_tests::{Doubles, get, post};
 use salvo::test::TestClient;
@@ -278,18 +278,19 @@ async fn update_writes_only_the_given_fields() {
     doubles
         .records
         .expect_update()
-        .withf(move |_, wanted, fields, at| {
+        .withf(move |_, wanted, fields, at, expected| {
             *wanted == id
+                && expected.is_none()
                 && fields.len() == 1
                 && fields[0].1 == Value::Integer(9)
                 && *at == fixtures::instant()
         })
         .times(1)
-        .returning(|_, id, _, _| {
+        .returning(|_, id, _, _, _| {
             let mut record = product(id, "Pen");
             record.version = 2;
             record.fields[2].1 = Value::Integer(9);
-            Ok(Some(record))
+            Ok(Written::Done(record))
         });
     let app = doubles.service();
     let answer = post(
@@ -337,8 +338,11 @@ async fn update_and_destroy_of_unknown_records_are_404() {
     doubles
         .records
         .expect_update()
-        .returning(|_, _, _, _| Ok(None));
-    doubles.records.expect_delete().returning(|_, _| Ok(false));
+        .returning(|_, _, _, _, _| Ok(Written::Missing));
+    doubles
+        .records
+        .expect_delete()
+        .returning(|_, _, _| Ok(Written::Missing));
     let app = doubles.service();
     let id = some_id().to_string();
     let update = post(
@@ -359,9 +363,9 @@ async fn destroy_deletes_the_record() {
     doubles
         .records
         .expect_delete()
-        .withf(move |_, wanted| *wanted == id)
+        .withf(move |_, wanted, expected| *wanted == id && expected.is_none())
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|_, _, _| Ok(Written::Done(())));
     let app = doubles.service();
     let answer = post(&app, "/products:destroy", &json!({"id": id.to_string()})).await;
     assert_eq!(answer.status, 200);
@@ -383,4 +387,36 @@ async fn count_none_skips_the_total() {
     assert_eq!(answer.body["data"].as_array().map(Vec::len), Some(1));
     let bad = get(&app, "/products:list?count=some").await;
     assert_eq!((bad.status, bad.code()), (400, "VALIDATION_ERROR"));
+}
+
+#[tokio::test]
+async fn if_match_reaches_the_write_and_a_stale_tag_is_412() {
+    let id = some_id();
+    let mut doubles = Doubles::with_products();
+    doubles
+        .records
+        .expect_update()
+        .withf(|_, _, _, _, expected| *expected == Some(3))
+        .times(1)
+        .returning(|_, _, _, _, _| Ok(Written::Stale));
+    doubles
+        .records
+        .expect_delete()
+        .withf(|_, _, expected| *expected == Some(-1))
+        .times(1)
+        .returning(|_, _, _| Ok(Written::Stale));
+    let app = doubles.service();
+    let res = salvo::test::TestClient::post(format!("{}/products:update", moon_tests::BASE))
+        .add_header("if-match", "\"3.1\"", true)
+        .json(&json!({"id": id.to_string(), "data": {"stock": 1}}))
+        .send(&app)
+        .await;
+    assert_eq!(res.status_code.map(|s| s.as_u16()), Some(412));
+    // A tag of another schema version never matches.
+    let res = salvo::test::TestClient::post(format!("{}/products:destroy", moon_tests::BASE))
+        .add_header("if-match", "\"3.7\"", true)
+        .json(&json!({"id": id.to_string()}))
+        .send(&app)
+        .await;
+    assert_eq!(res.status_code.map(|s| s.as_u16()), Some(412));
 }

@@ -158,6 +158,11 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "DUPLICATE_VALUE", message)
                     .with_details(json!({ "field": field }))
             }
+            AppError::PreconditionFailed => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "PRECONDITION_FAILED",
+                message,
+            ),
             AppError::MaxCollections { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "MAX_COLLECTIONS_REACHED", message)
             }

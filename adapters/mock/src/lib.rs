@@ -7,7 +7,7 @@ use mockall::mock;
 use moon_domain::ports::{Clock, CollectionRepository, DatabaseHealth, RecordRepository};
 use moon_domain::{
     Aggregate, Collection, CollectionName, Column, ColumnName, FieldType, ListQuery, NewRecord,
-    Record, RecordId, RepoError, SchemaPlan, Value,
+    Record, RecordId, RepoError, SchemaPlan, Value, Written,
 };
 
 mock! {
@@ -33,8 +33,9 @@ mock! {
             id: RecordId,
             fields: &[(ColumnName, Value)],
             updated_at: DateTime<Utc>,
-        ) -> Result<Option<Record>, RepoError>;
-        async fn delete(&self, collection: &Collection, id: RecordId) -> Result<bool, RepoError>;
+            expected_version: Option<i64>,
+        ) -> Result<Written<Record>, RepoError>;
+        async fn delete(&self, collection: &Collection, id: RecordId, expected_version: Option<i64>) -> Result<Written<()>, RepoError>;
         async fn list(&self, collection: &Collection, query: &ListQuery) -> Result<Vec<Record>, RepoError>;
         async fn count(&self, collection: &Collection, query: &ListQuery) -> Result<u64, RepoError>;
         async fn aggregate(&self, collection: &Collection, aggregate: &Aggregate, query: &ListQuery) -> Result<Value, RepoError>;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use moon_domain::ports::RecordRepository;
 use moon_domain::{
     Aggregate, Collection, ColumnName, Field, ListQuery, NewRecord, Record, RecordId, RepoError,
-    SystemField, Value,
+    SystemField, Value, Written,
 };
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
@@ -97,7 +97,8 @@ impl RecordRepository for SqlRecordRepository {
         id: RecordId,
         fields: &[(ColumnName, Value)],
         updated_at: DateTime<Utc>,
-    ) -> Result<Option<Record>, RepoError> {
+        expected_version: Option<i64>,
+    ) -> Result<Written<Record>, RepoError> {
         let backend = self.db.backend;
         let mut stmt = Query::update();
         stmt.table(Alias::new(collection.name.as_str()));
@@ -111,33 +112,72 @@ impl RecordRepository for SqlRecordRepository {
         stmt.value(Alias::new(UPDATED_AT), backend.bind_datetime(&updated_at))
             .value(Alias::new(VERSION), Expr::col(Alias::new(VERSION)).add(1))
             .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()));
+        if let Some(version) = expected_version {
+            stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
+        }
         let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
         let result = txn.execute(&stmt).await.map_err(|e| classify(&e))?;
         if result.rows_affected() == 0 {
+            let exists = txn
+                .query_one(&Self::by_id(collection, id))
+                .await
+                .map_err(|e| classify(&e))?
+                .is_some();
             txn.rollback().await.map_err(|e| classify(&e))?;
-            return Ok(None);
+            return Ok(if exists {
+                Written::Stale
+            } else {
+                Written::Missing
+            });
         }
         let row = txn
             .query_one(&Self::by_id(collection, id))
             .await
             .map_err(|e| classify(&e))?;
         txn.commit().await.map_err(|e| classify(&e))?;
-        row.map(|row| table::decode_record(backend, &row, collection, 0))
-            .transpose()
+        match row {
+            Some(row) => table::decode_record(backend, &row, collection, 0).map(Written::Done),
+            None => Ok(Written::Missing),
+        }
     }
 
-    async fn delete(&self, collection: &Collection, id: RecordId) -> Result<bool, RepoError> {
-        let stmt = Query::delete()
+    async fn delete(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+        expected_version: Option<i64>,
+    ) -> Result<Written<()>, RepoError> {
+        let mut stmt = Query::delete()
             .from_table(Alias::new(collection.name.as_str()))
             .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
             .to_owned();
+        if let Some(version) = expected_version {
+            stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
+        }
         let result = self
             .db
             .writer
             .execute(&stmt)
             .await
             .map_err(|e| classify(&e))?;
-        Ok(result.rows_affected() > 0)
+        if result.rows_affected() > 0 {
+            return Ok(Written::Done(()));
+        }
+        if expected_version.is_none() {
+            return Ok(Written::Missing);
+        }
+        let exists = self
+            .db
+            .writer
+            .query_one(&Self::by_id(collection, id))
+            .await
+            .map_err(|e| classify(&e))?
+            .is_some();
+        Ok(if exists {
+            Written::Stale
+        } else {
+            Written::Missing
+        })
     }
 
     async fn list(

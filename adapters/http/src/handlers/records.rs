@@ -139,7 +139,7 @@ pub async fn update(state: &AppState, req: &mut Request, name: &str) -> Result<R
     )?;
     let id: String = required(&mut body, "id", "", "a record id string")?;
     let data = data_object(&mut body)?;
-    let record = state.records.update(name, &id, data).await?;
+    let record = state.records.update(name, &id, data, if_match(req)).await?;
     let tag = etag(&record, &collection);
     Ok(Reply::ok(&DataReply {
         data: &record,
@@ -153,8 +153,12 @@ pub async fn destroy(state: &AppState, req: &mut Request, name: &str) -> Result<
     state.records.collection(name)?;
     let mut body = object(json_body(req, state.max_body_bytes).await?, &["id"], "")?;
     let id: String = required(&mut body, "id", "", "a record id string")?;
-    state.records.destroy(name, &id).await?;
+    state.records.destroy(name, &id, if_match(req)).await?;
     Ok(Reply::ok(&json!({ "message": "Record deleted" })))
+}
+
+fn if_match(req: &Request) -> Option<&str> {
+    req.headers().get("if-match").and_then(|v| v.to_str().ok())
 }
 
 fn data_object(body: &mut Map<String, Json>) -> Result<Map<String, Json>, ApiError> {
