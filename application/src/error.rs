@@ -19,6 +19,11 @@ pub enum AppError {
     DuplicateCollection(String),
     #[error("{}", duplicate_message(.field.as_deref()))]
     DuplicateValue { field: Option<String> },
+    #[error("a batch may hold at most {max} items")]
+    BatchTooLarge { max: usize },
+    /// An atomic batch failed at item `index`; nothing was written.
+    #[error("item {index}: {error}")]
+    BatchItem { index: usize, error: Box<AppError> },
     #[error("the record changed since you read it (If-Match does not match)")]
     PreconditionFailed,
     #[error("the maximum of {max} collections is reached")]

@@ -2,6 +2,7 @@
 //! ports do the I/O.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod collections;
 pub mod error;
 pub mod gate;
@@ -10,6 +11,7 @@ pub mod limits;
 pub mod records;
 pub mod registry;
 
+pub use batch::{BatchKind, BatchReport};
 pub use collections::{AlterOutcome, CollectionService, CollectionSummary};
 pub use error::AppError;
 pub use gate::SchemaGate;

@@ -9,6 +9,8 @@ pub struct Limits {
     pub max_page_size: u32,
     pub max_filters: usize,
     pub max_sort_fields: usize,
+    /// Items in one batch write.
+    pub max_batch: usize,
 }
 
 impl Limits {
@@ -33,6 +35,7 @@ impl Default for Limits {
             max_page_size: 200,
             max_filters: 20,
             max_sort_fields: 5,
+            max_batch: 50,
         }
     }
 }

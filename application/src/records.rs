@@ -35,10 +35,10 @@ pub type Params = [(String, String)];
 /// Record use cases.
 pub struct RecordService {
     registry: Arc<dyn SchemaRegistry>,
-    records: Arc<dyn RecordRepository>,
-    clock: Arc<dyn Clock>,
-    limits: Limits,
-    gate: Arc<SchemaGate>,
+    pub(crate) records: Arc<dyn RecordRepository>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) limits: Limits,
+    pub(crate) gate: Arc<SchemaGate>,
 }
 
 impl RecordService {
@@ -266,6 +266,6 @@ fn expected_version(if_match: Option<&str>, collection: &Collection) -> Option<i
     Some(wanted)
 }
 
-fn parse_id(raw: &str) -> Result<RecordId, AppError> {
+pub(crate) fn parse_id(raw: &str) -> Result<RecordId, AppError> {
     RecordId::parse(raw).map_err(AppError::InvalidId)
 }

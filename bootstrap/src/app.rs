@@ -51,6 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_page_size: config.max_page_size,
         max_filters: config.max_filters,
         max_sort_fields: config.max_sort_fields,
+        max_batch: config.max_batch,
     };
     let gate = Arc::new(SchemaGate::default());
     let state = AppState {

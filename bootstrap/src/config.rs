@@ -35,6 +35,7 @@ pub struct Config {
     pub max_page_size: u32,
     pub max_filters: usize,
     pub max_sort_fields: usize,
+    pub max_batch: usize,
     pub max_body_bytes: usize,
 }
 
@@ -55,6 +56,7 @@ impl Default for Config {
             max_page_size: 200,
             max_filters: 20,
             max_sort_fields: 5,
+            max_batch: 50,
             max_body_bytes: 2 * 1024 * 1024,
         }
     }

@@ -1,6 +1,7 @@
 //! Moon's model and ports: names, types, values and validation, with no I/O.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod collection;
 pub mod error;
 pub mod field_type;
@@ -12,6 +13,7 @@ pub mod schema_change;
 pub mod validation;
 pub mod value;
 
+pub use batch::{BatchFailure, BatchOutcome, BatchWrite};
 pub use collection::{Collection, Column};
 pub use error::{FieldError, FieldErrorKind, QueryError, RepoError};
 pub use field_type::FieldType;

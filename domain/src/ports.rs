@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::batch::{BatchFailure, BatchOutcome, BatchWrite};
 use crate::collection::Collection;
 use crate::error::RepoError;
 use crate::name::{CollectionName, ColumnName};
@@ -89,6 +90,16 @@ pub trait RecordRepository: Send + Sync {
         id: RecordId,
         expected_version: Option<i64>,
     ) -> Result<Written<()>, RepoError>;
+
+    /// Applies every write of a batch in one transaction, all or nothing.
+    ///
+    /// # Errors
+    /// The first failing item ([`BatchFailure`]); nothing is written then.
+    async fn write_atomic(
+        &self,
+        collection: &Collection,
+        writes: &[BatchWrite],
+    ) -> Result<Vec<BatchOutcome>, BatchFailure>;
 
     /// Up to `query.limit` records matching the query's filters and search, in its order
     /// (then `id`), after its cursor if any.

@@ -195,3 +195,20 @@ pub fn sql_services(
         ),
     )
 }
+
+/// The real HTTP service over a real database (for engine-generic API tests in-process).
+#[must_use]
+pub fn sql_app(db: &moon_sql::SqlDatabase, loaded: Vec<Collection>) -> Service {
+    let (collections, records) = sql_services(db, loaded);
+    let health: Arc<dyn DatabaseHealth> = Arc::new(moon_sql::SqlDatabaseHealth::new(db.clone()));
+    let limits = Limits::default();
+    moon_http::service(AppState {
+        collections: Arc::new(collections),
+        records: Arc::new(records),
+        health: Arc::new(HealthService::new(health)),
+        version: "test",
+        prefix: String::new(),
+        max_body_bytes: 2 * 1024 * 1024,
+        max_page_size: limits.max_page_size,
+    })
+}

@@ -158,6 +158,24 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "DUPLICATE_VALUE", message)
                     .with_details(json!({ "field": field }))
             }
+            AppError::BatchTooLarge { max } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", message)
+                    .with_details(json!({ "max_items": max }))
+            }
+            AppError::BatchItem { index, error } => {
+                let mut inner = Self::from(*error);
+                inner.message = format!("item {index}: {}", inner.message);
+                let mut details =
+                    inner
+                        .details
+                        .take()
+                        .map_or_else(serde_json::Map::new, |d| match *d {
+                            Json::Object(map) => map,
+                            _ => serde_json::Map::new(),
+                        });
+                details.insert("index".into(), index.into());
+                inner.with_details(Json::Object(details))
+            }
             AppError::PreconditionFailed => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "PRECONDITION_FAILED",

@@ -6,8 +6,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use mockall::mock;
 use moon_domain::ports::{Clock, CollectionRepository, DatabaseHealth, RecordRepository};
 use moon_domain::{
-    Aggregate, Collection, CollectionName, Column, ColumnName, FieldType, ListQuery, NewRecord,
-    Record, RecordId, RepoError, SchemaPlan, Value, Written,
+    Aggregate, BatchFailure, BatchOutcome, BatchWrite, Collection, CollectionName, Column,
+    ColumnName, FieldType, ListQuery, NewRecord, Record, RecordId, RepoError, SchemaPlan, Value,
+    Written,
 };
 
 mock! {
@@ -36,6 +37,7 @@ mock! {
             expected_version: Option<i64>,
         ) -> Result<Written<Record>, RepoError>;
         async fn delete(&self, collection: &Collection, id: RecordId, expected_version: Option<i64>) -> Result<Written<()>, RepoError>;
+        async fn write_atomic(&self, collection: &Collection, writes: &[BatchWrite]) -> Result<Vec<BatchOutcome>, BatchFailure>;
         async fn list(&self, collection: &Collection, query: &ListQuery) -> Result<Vec<Record>, RepoError>;
         async fn count(&self, collection: &Collection, query: &ListQuery) -> Result<u64, RepoError>;
         async fn aggregate(&self, collection: &Collection, aggregate: &Aggregate, query: &ListQuery) -> Result<Value, RepoError>;

@@ -16,6 +16,7 @@ mod rebuild;
 mod reconcile;
 mod records;
 mod table;
+mod writes;
 
 pub use collections::SqlCollectionRepository;
 pub use connect::{ConnectError, PoolOptions, SqlDatabase, redact};

@@ -5,17 +5,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use moon_domain::ports::RecordRepository;
 use moon_domain::{
-    Aggregate, Collection, ColumnName, Field, ListQuery, NewRecord, Record, RecordId, RepoError,
-    SystemField, Value, Written,
+    Aggregate, BatchFailure, BatchOutcome, BatchWrite, Collection, ColumnName, Field, ListQuery,
+    NewRecord, Record, RecordId, RepoError, SystemField, Value, Written,
 };
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::get;
-use crate::error::{classify, internal};
-use crate::table::{self, CREATED_AT, ID, UPDATED_AT, VERSION};
-use crate::{aggregate, query};
+use crate::error::classify;
+use crate::table::{self, ID};
+use crate::{aggregate, query, writes};
 
 /// Records on a SQL database.
 #[derive(Debug, Clone)]
@@ -46,34 +46,7 @@ impl SqlRecordRepository {
 #[async_trait]
 impl RecordRepository for SqlRecordRepository {
     async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
-        let backend = self.db.backend;
-        let created = backend.bind_datetime(&record.created_at);
-        let mut values = vec![
-            record.id.to_string().into(),
-            created.clone(),
-            created,
-            1_i64.into(),
-        ];
-        for ((_, value), column) in record.fields.iter().zip(&collection.columns) {
-            values.push(backend.bind(value, column.field_type));
-        }
-        let stmt = Query::insert()
-            .into_table(Alias::new(collection.name.as_str()))
-            .columns(
-                [ID, CREATED_AT, UPDATED_AT, VERSION]
-                    .into_iter()
-                    .map(Alias::new)
-                    .chain(record.fields.iter().map(|(n, _)| Alias::new(n.as_str()))),
-            )
-            .values(values.into_iter().map(Expr::val))
-            .map_err(internal)?
-            .to_owned();
-        self.db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(())
+        writes::insert(&self.db.writer, self.db.backend, collection, record).await
     }
 
     async fn get(
@@ -99,46 +72,19 @@ impl RecordRepository for SqlRecordRepository {
         updated_at: DateTime<Utc>,
         expected_version: Option<i64>,
     ) -> Result<Written<Record>, RepoError> {
-        let backend = self.db.backend;
-        let mut stmt = Query::update();
-        stmt.table(Alias::new(collection.name.as_str()));
-        for (name, value) in fields {
-            let ty = collection
-                .column(name.as_str())
-                .map(|c| c.field_type)
-                .ok_or_else(|| internal(format!("no column '{name}'")))?;
-            stmt.value(Alias::new(name.as_str()), backend.bind(value, ty));
-        }
-        stmt.value(Alias::new(UPDATED_AT), backend.bind_datetime(&updated_at))
-            .value(Alias::new(VERSION), Expr::col(Alias::new(VERSION)).add(1))
-            .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()));
-        if let Some(version) = expected_version {
-            stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
-        }
         let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
-        let result = txn.execute(&stmt).await.map_err(|e| classify(&e))?;
-        if result.rows_affected() == 0 {
-            let exists = txn
-                .query_one(&Self::by_id(collection, id))
-                .await
-                .map_err(|e| classify(&e))?
-                .is_some();
-            txn.rollback().await.map_err(|e| classify(&e))?;
-            return Ok(if exists {
-                Written::Stale
-            } else {
-                Written::Missing
-            });
-        }
-        let row = txn
-            .query_one(&Self::by_id(collection, id))
-            .await
-            .map_err(|e| classify(&e))?;
+        let written = writes::update(
+            &txn,
+            self.db.backend,
+            collection,
+            id,
+            fields,
+            updated_at,
+            expected_version,
+        )
+        .await?;
         txn.commit().await.map_err(|e| classify(&e))?;
-        match row {
-            Some(row) => table::decode_record(backend, &row, collection, 0).map(Written::Done),
-            None => Ok(Written::Missing),
-        }
+        Ok(written)
     }
 
     async fn delete(
@@ -147,37 +93,67 @@ impl RecordRepository for SqlRecordRepository {
         id: RecordId,
         expected_version: Option<i64>,
     ) -> Result<Written<()>, RepoError> {
-        let mut stmt = Query::delete()
-            .from_table(Alias::new(collection.name.as_str()))
-            .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
-            .to_owned();
-        if let Some(version) = expected_version {
-            stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
-        }
-        let result = self
+        writes::delete(&self.db.writer, collection, id, expected_version).await
+    }
+
+    async fn write_atomic(
+        &self,
+        collection: &Collection,
+        writes: &[BatchWrite],
+    ) -> Result<Vec<BatchOutcome>, BatchFailure> {
+        let backend = self.db.backend;
+        let fail = |index: usize| {
+            move |e: RepoError| BatchFailure {
+                index,
+                error: Some(e),
+            }
+        };
+        let txn = self
             .db
             .writer
-            .execute(&stmt)
+            .begin()
             .await
-            .map_err(|e| classify(&e))?;
-        if result.rows_affected() > 0 {
-            return Ok(Written::Done(()));
+            .map_err(|e| fail(0)(classify(&e)))?;
+        let mut outcomes = Vec::with_capacity(writes.len());
+        for (index, write) in writes.iter().enumerate() {
+            let outcome =
+                match write {
+                    BatchWrite::Create(record) => writes::insert(&txn, backend, collection, record)
+                        .await
+                        .map(|()| Some(BatchOutcome::Created(record.clone().into()))),
+                    BatchWrite::Update {
+                        id,
+                        fields,
+                        updated_at,
+                    } => writes::update(&txn, backend, collection, *id, fields, *updated_at, None)
+                        .await
+                        .map(|w| match w {
+                            Written::Done(record) => Some(BatchOutcome::Updated(record)),
+                            Written::Missing | Written::Stale => None,
+                        }),
+                    BatchWrite::Delete(id) => writes::delete(&txn, collection, *id, None)
+                        .await
+                        .map(|w| match w {
+                            Written::Done(()) => Some(BatchOutcome::Deleted(*id)),
+                            Written::Missing | Written::Stale => None,
+                        }),
+                };
+            match outcome {
+                Ok(Some(outcome)) => outcomes.push(outcome),
+                Ok(None) => {
+                    let _ = txn.rollback().await;
+                    return Err(BatchFailure { index, error: None });
+                }
+                Err(e) => {
+                    let _ = txn.rollback().await;
+                    return Err(fail(index)(e));
+                }
+            }
         }
-        if expected_version.is_none() {
-            return Ok(Written::Missing);
-        }
-        let exists = self
-            .db
-            .writer
-            .query_one(&Self::by_id(collection, id))
+        txn.commit()
             .await
-            .map_err(|e| classify(&e))?
-            .is_some();
-        Ok(if exists {
-            Written::Stale
-        } else {
-            Written::Missing
-        })
+            .map_err(|e| fail(writes.len().saturating_sub(1))(classify(&e)))?;
+        Ok(outcomes)
     }
 
     async fn list(

@@ -1,5 +1,6 @@
 //! Thin handlers: parse the request, call one use case, shape the answer.
 
+pub mod batch;
 pub mod collections;
 pub mod health;
 pub mod records;

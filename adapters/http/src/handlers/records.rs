@@ -6,8 +6,11 @@ use salvo::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 
+use moon_application::BatchKind;
+
 use crate::AppState;
 use crate::error::ApiError;
+use crate::handlers::batch;
 use crate::input::{json_body, object, query_params, required};
 use crate::record_view::{RecordView, RecordsView};
 use crate::reply::Reply;
@@ -113,9 +116,13 @@ pub async fn schema(state: &AppState, req: &Request, name: &str) -> Result<Reply
 }
 
 pub async fn create(state: &AppState, req: &mut Request, name: &str) -> Result<Reply, ApiError> {
-    query_params(req, &[])?;
+    let atomic = query_params(req, &["atomic"])?.flag("atomic")?;
     let collection = state.records.collection(name)?;
-    let mut body = object(json_body(req, state.max_body_bytes).await?, &["data"], "")?;
+    let mut body = json_body(req, state.max_body_bytes).await?;
+    if let Some(items) = batch::items(&mut body)? {
+        return batch::run(state, name, BatchKind::Create, items, atomic).await;
+    }
+    let mut body = object(body, &["data"], "")?;
     let data = data_object(&mut body)?;
     let record = state.records.create(name, data).await?;
     let tag = etag(&record, &collection);
@@ -130,13 +137,13 @@ pub async fn create(state: &AppState, req: &mut Request, name: &str) -> Result<R
 }
 
 pub async fn update(state: &AppState, req: &mut Request, name: &str) -> Result<Reply, ApiError> {
-    query_params(req, &[])?;
+    let atomic = query_params(req, &["atomic"])?.flag("atomic")?;
     let collection = state.records.collection(name)?;
-    let mut body = object(
-        json_body(req, state.max_body_bytes).await?,
-        &["id", "data"],
-        "",
-    )?;
+    let mut body = json_body(req, state.max_body_bytes).await?;
+    if let Some(items) = batch::items(&mut body)? {
+        return batch::run(state, name, BatchKind::Update, items, atomic).await;
+    }
+    let mut body = object(body, &["id", "data"], "")?;
     let id: String = required(&mut body, "id", "", "a record id string")?;
     let data = data_object(&mut body)?;
     let record = state.records.update(name, &id, data, if_match(req)).await?;
@@ -149,9 +156,13 @@ pub async fn update(state: &AppState, req: &mut Request, name: &str) -> Result<R
 }
 
 pub async fn destroy(state: &AppState, req: &mut Request, name: &str) -> Result<Reply, ApiError> {
-    query_params(req, &[])?;
+    let atomic = query_params(req, &["atomic"])?.flag("atomic")?;
     state.records.collection(name)?;
-    let mut body = object(json_body(req, state.max_body_bytes).await?, &["id"], "")?;
+    let mut body = json_body(req, state.max_body_bytes).await?;
+    if let Some(items) = batch::items(&mut body)? {
+        return batch::run(state, name, BatchKind::Destroy, items, atomic).await;
+    }
+    let mut body = object(body, &["id"], "")?;
     let id: String = required(&mut body, "id", "", "a record id string")?;
     state.records.destroy(name, &id, if_match(req)).await?;
     Ok(Reply::ok(&json!({ "message": "Record deleted" })))
@@ -168,10 +179,7 @@ fn data_object(body: &mut Map<String, Json>) -> Result<Map<String, Json>, ApiErr
             "data",
             "data is required: an object of field values",
         )),
-        Some(Json::Array(_)) => Err(ApiError::invalid(
-            "data",
-            "batch writes (data as an array) are not supported yet",
-        )),
+
         Some(_) => Err(ApiError::invalid(
             "data",
             "data must be an object of field values",
