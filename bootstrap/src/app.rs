@@ -6,18 +6,22 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use moon_application::{
-    CollectionService, HealthService, InMemorySchemaRegistry, Limits, RecordService, SchemaGate,
+    CollectionService, HealthService, IdempotencyService, InMemorySchemaRegistry, Limits,
+    RecordService, SchemaGate,
 };
 use moon_domain::ports::{CollectionRepository, SystemClock};
 use moon_http::{AppState, normalise_prefix};
 use moon_sql::{
-    PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlRecordRepository,
-    redact,
+    PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlIdempotencyStore,
+    SqlRecordRepository, redact,
 };
 use salvo::Server;
 use salvo::conn::tcp::TcpAcceptor;
 
 use crate::config::Config;
+
+/// How often expired idempotency answers are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 /// How long in-flight requests get to finish after a stop signal.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -54,6 +58,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_batch: config.max_batch,
     };
     let gate = Arc::new(SchemaGate::default());
+    let idempotency = Arc::new(IdempotencyService::new(
+        Arc::new(
+            SqlIdempotencyStore::open(db.clone())
+                .await
+                .context("cannot prepare idempotency keys")?,
+        ),
+        Arc::new(SystemClock),
+        Duration::from_secs(config.idempotency_ttl_secs.max(1)),
+    ));
+    let sweeper = Arc::clone(&idempotency);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SWEEP_EVERY);
+        loop {
+            every.tick().await;
+            sweeper.sweep().await;
+        }
+    });
     let state = AppState {
         collections: Arc::new(CollectionService::new(
             registry.clone(),
@@ -69,6 +90,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             limits,
             gate,
         )),
+        idempotency: Some(idempotency),
         health: Arc::new(HealthService::new(Arc::new(SqlDatabaseHealth::new(
             db.clone(),
         )))),

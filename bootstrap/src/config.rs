@@ -37,6 +37,8 @@ pub struct Config {
     pub max_sort_fields: usize,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// How long an `Idempotency-Key` answer is kept, in seconds.
+    pub idempotency_ttl_secs: u64,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             max_sort_fields: 5,
             max_batch: 50,
             max_body_bytes: 2 * 1024 * 1024,
+            idempotency_ttl_secs: 24 * 60 * 60,
         }
     }
 }

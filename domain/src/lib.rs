@@ -5,6 +5,7 @@ pub mod batch;
 pub mod collection;
 pub mod error;
 pub mod field_type;
+pub mod idempotency;
 pub mod name;
 pub mod ports;
 pub mod query;
@@ -17,6 +18,7 @@ pub use batch::{BatchFailure, BatchOutcome, BatchWrite};
 pub use collection::{Collection, Column};
 pub use error::{FieldError, FieldErrorKind, QueryError, RepoError};
 pub use field_type::FieldType;
+pub use idempotency::{IdempotencyKey, Reservation, StoredAnswer};
 pub use name::{CollectionName, ColumnName, NameError};
 pub use query::{
     Aggregate, Cursor, Field, Filter, FilterOp, ListQuery, QueryLimits, Sort, SystemField,

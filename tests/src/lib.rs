@@ -79,6 +79,7 @@ impl Doubles {
                 gate,
             )),
             health: Arc::new(HealthService::new(health)),
+            idempotency: None,
             version: "test",
             prefix: self.prefix,
             max_body_bytes: self.max_body_bytes,
@@ -197,15 +198,26 @@ pub fn sql_services(
 }
 
 /// The real HTTP service over a real database (for engine-generic API tests in-process).
-#[must_use]
-pub fn sql_app(db: &moon_sql::SqlDatabase, loaded: Vec<Collection>) -> Service {
+///
+/// # Panics
+/// When the idempotency table cannot be created.
+pub async fn sql_app(db: &moon_sql::SqlDatabase, loaded: Vec<Collection>) -> Service {
     let (collections, records) = sql_services(db, loaded);
+    let store = moon_sql::SqlIdempotencyStore::open(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("idempotency store: {e}"));
+    let idempotency = moon_application::IdempotencyService::new(
+        Arc::new(store),
+        Arc::new(moon_domain::ports::SystemClock),
+        std::time::Duration::from_secs(60),
+    );
     let health: Arc<dyn DatabaseHealth> = Arc::new(moon_sql::SqlDatabaseHealth::new(db.clone()));
     let limits = Limits::default();
     moon_http::service(AppState {
         collections: Arc::new(collections),
         records: Arc::new(records),
         health: Arc::new(HealthService::new(health)),
+        idempotency: Some(Arc::new(idempotency)),
         version: "test",
         prefix: String::new(),
         max_body_bytes: 2 * 1024 * 1024,

@@ -12,7 +12,7 @@ async fn setup(engine: Engine) -> (TestDatabase, SqlDatabase, Service) {
     let db = SqlDatabase::connect(&test_db.url, PoolOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let app = sql_app(&db, vec![]);
+    let app = sql_app(&db, vec![]).await;
     let created = post(
         &app,
         "/collections:create",

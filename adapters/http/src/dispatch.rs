@@ -14,6 +14,7 @@ use salvo::{Depot, FlowCtrl, Handler, Request, Response, async_trait};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::handlers::{collections, health, records};
+use crate::idempotent;
 use crate::reply::Reply;
 use crate::routes::{CollectionsAction, Kind, RecordsAction, Route};
 
@@ -31,6 +32,15 @@ impl Handler for Dispatcher {
         res: &mut Response,
         _ctrl: &mut FlowCtrl,
     ) {
+        let state = &*self.state;
+        let reserved = match idempotent::start(state, req).await {
+            idempotent::Start::Plain => None,
+            idempotent::Start::Reserved(key) => Some(key),
+            idempotent::Start::Answered(outcome) => {
+                write(res, outcome);
+                return;
+            }
+        };
         // A bug must never take the connection down without an answer: a panic becomes a
         // JSON 500 (and a log line with the request id).
         let outcome = match AssertUnwindSafe(self.route(req)).catch_unwind().await {
@@ -44,6 +54,9 @@ impl Handler for Dispatcher {
                 Err(AppError::Internal(format!("handler panicked: {detail}")).into())
             }
         };
+        if let Some(key) = &reserved {
+            idempotent::finish(state, key, &outcome).await;
+        }
         write(res, outcome);
     }
 }
@@ -130,6 +143,10 @@ fn write(res: &mut Response, outcome: Result<Reply, ApiError>) {
             res.status_code(reply.status);
             if let Some(tag) = reply.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
                 res.headers_mut().insert(ETAG, tag);
+            }
+            if reply.replayed {
+                res.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
             }
             if let Some(allow) = reply.allow {
                 res.headers_mut()

@@ -31,6 +31,20 @@ pub async fn json_body(req: &mut Request, max_bytes: usize) -> Result<Json, ApiE
         .map_err(|e| ApiError::invalid_json(format!("the request body is not valid JSON: {e}")))
 }
 
+/// The raw body (kept by the request, so a later [`json_body`] reads the same bytes).
+///
+/// # Errors
+/// 413 when too large; `INVALID_JSON` when it cannot be read.
+pub async fn json_body_bytes(req: &mut Request, max_bytes: usize) -> Result<Vec<u8>, ApiError> {
+    match req.payload_with_max_size(max_bytes).await {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(ParseError::PayloadTooLarge) => Err(ApiError::payload_too_large(max_bytes)),
+        Err(e) => Err(ApiError::invalid_json(format!(
+            "cannot read the request body: {e}"
+        ))),
+    }
+}
+
 /// A JSON value that must be an object whose keys are all in `allowed`.
 ///
 /// # Errors

@@ -5,6 +5,7 @@
 mod dispatch;
 mod error;
 mod handlers;
+mod idempotent;
 mod input;
 mod record_view;
 mod reply;
@@ -14,7 +15,7 @@ mod schema_dto;
 
 use std::sync::Arc;
 
-use moon_application::{CollectionService, HealthService, RecordService};
+use moon_application::{CollectionService, HealthService, IdempotencyService, RecordService};
 use salvo::{Router, Service};
 
 pub use error::ApiError;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub collections: Arc<CollectionService>,
     pub records: Arc<RecordService>,
     pub health: Arc<HealthService>,
+    /// Idempotent writes; `None` turns `Idempotency-Key` off.
+    pub idempotency: Option<Arc<IdempotencyService>>,
     /// The version `/health` reports.
     pub version: &'static str,
     /// Where every route sits, e.g. `/api/v1`; empty for none.

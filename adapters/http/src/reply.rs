@@ -12,6 +12,8 @@ pub struct Reply {
     pub etag: Option<String>,
     /// The `Allow` header, for `OPTIONS`.
     pub allow: Option<&'static str>,
+    /// A stored answer replayed for a repeated `Idempotency-Key`.
+    pub replayed: bool,
 }
 
 impl Reply {
@@ -22,6 +24,7 @@ impl Reply {
             body: serde_json::to_vec(body).unwrap_or_default(),
             etag: None,
             allow: None,
+            replayed: false,
         }
     }
 
@@ -38,6 +41,7 @@ impl Reply {
             body: Vec::new(),
             etag: Some(etag),
             allow: None,
+            replayed: false,
         }
     }
 
@@ -49,6 +53,7 @@ impl Reply {
             body: Vec::new(),
             etag: None,
             allow: None,
+            replayed: false,
         }
     }
 
