@@ -32,5 +32,8 @@ run() { # label, connections, wrk args...
 MOON_BENCH_IDS="$work/ids.txt" run "get by id over 10k rows" 32 -s bench/get.lua "http://127.0.0.1:$port"
 run "list 20" 32 "http://127.0.0.1:$port/bench:list?limit=20"
 run "list 20, count=none" 32 "http://127.0.0.1:$port/bench:list?limit=20&count=none"
+filtered="stock%5Bgte%5D=2000&active=true&sort=-price,title&limit=20"
+run "filtered + sorted list 20" 32 "http://127.0.0.1:$port/bench:list?$filtered"
+run "filtered + sorted list 20, count=none" 32 "http://127.0.0.1:$port/bench:list?$filtered&count=none"
 run "create one record" 16 -s bench/create.lua "http://127.0.0.1:$port"
 echo "RSS after load: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
