@@ -420,3 +420,98 @@ async fn if_match_reaches_the_write_and_a_stale_tag_is_412() {
         .await;
     assert_eq!(res.status_code.map(|s| s.as_u16()), Some(412));
 }
+
+#[tokio::test]
+async fn aggregates_answer_a_value_and_check_their_field() {
+    let mut doubles = Doubles::with_products();
+    doubles
+        .records
+        .expect_aggregate()
+        .withf(|_, aggregate, query| {
+            matches!(aggregate, moon_domain::Aggregate::Sum(f) if f.name() == "price")
+                && query.filters.len() == 1
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(Value::Text("12.50".into())));
+    let app = doubles.service();
+    let sum = get(&app, "/products:sum?field=price&stock%5Bgt%5D=1").await;
+    assert_eq!((sum.status, &sum.body), (200, &json!({"value": "12.50"})));
+    let wrong_type = get(&app, "/products:sum?field=title").await;
+    assert_eq!(
+        (wrong_type.status, wrong_type.code()),
+        (400, "VALIDATION_ERROR")
+    );
+    let no_field = get(&app, "/products:avg").await;
+    assert_eq!(no_field.status, 400);
+    let sorted = get(&app, "/products:count?sort=title").await;
+    assert_eq!((sorted.status, sorted.code()), (400, "UNKNOWN_PARAMETER"));
+}
+
+#[tokio::test]
+async fn fields_project_lists_and_gets() {
+    let id = some_id();
+    let mut doubles = Doubles::with_products();
+    doubles
+        .records
+        .expect_list()
+        .returning(move |_, _| Ok(vec![product(id, "Pen")]));
+    doubles.records.expect_count().returning(|_, _| Ok(1));
+    doubles
+        .records
+        .expect_get()
+        .returning(move |_, _| Ok(Some(product(id, "Pen"))));
+    let app = doubles.service();
+    let list = get(&app, "/products:list?fields=title").await;
+    assert_eq!(
+        list.body["data"][0],
+        json!({"id": id.to_string(), "title": "Pen"})
+    );
+    let one = get(
+        &app,
+        &format!("/products:get?id={id}&fields=price,created_at"),
+    )
+    .await;
+    assert_eq!(
+        one.body["data"],
+        json!({"id": id.to_string(), "price": "0.00", "created_at": "2024-01-02T03:04:05Z"})
+    );
+    assert!(one.header("etag").is_none(), "a projection carries no ETag");
+    let unknown = get(&app, "/products:list?fields=nope").await;
+    assert_eq!(
+        (unknown.status, unknown.body["details"]["field"].as_str()),
+        (400, Some("fields"))
+    );
+}
+
+#[tokio::test]
+async fn filters_reach_the_repository_parsed() {
+    let mut doubles = Doubles::with_products();
+    doubles
+        .records
+        .expect_list()
+        .withf(|_, query: &ListQuery| {
+            query.filters.len() == 2
+                && query.sorts.len() == 1
+                && query.sorts[0].descending
+                && query.search.as_deref() == Some("pen")
+        })
+        .times(1)
+        .returning(|_, _| Ok(vec![]));
+    doubles.records.expect_count().returning(|_, _| Ok(0));
+    let app = doubles.service();
+    let answer = get(
+        &app,
+        "/products:list?price%5Bgte%5D=1.5&title=Pen&sort=-price&q=pen",
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    for (query, code) in [
+        ("price%5Blike%5D=1", "VALIDATION_ERROR"),
+        ("stock%5Bgt%5D=abc", "VALIDATION_ERROR"),
+        ("nope%5Beq%5D=1", "VALIDATION_ERROR"),
+        ("atomic=true", "UNKNOWN_PARAMETER"),
+    ] {
+        let bad = get(&app, &format!("/products:list?{query}")).await;
+        assert_eq!((bad.status, bad.code()), (400, code), "{query}");
+    }
+}

@@ -13,7 +13,8 @@ use serde_json::{Value as Json, json};
 async fn send(app: &Service, path: &str, body: &Json, headers: &[(&str, &str)]) -> Answer {
     let mut request = TestClient::post(format!("{BASE}{path}")).json(body);
     for (name, value) in headers {
-        let name = salvo::http::HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let name =
+            salvo::http::HeaderName::from_bytes(name.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         request = request.add_header(name, (*value).to_owned(), true);
     }
     let mut res = request.send(app).await;

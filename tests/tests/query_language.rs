@@ -164,6 +164,35 @@ async fn operators_on(engine: Engine) {
             vec![("seen[notnull]", "")],
             vec!["Banana", "apple", "cherry"],
         ),
+        (
+            vec![("seen[ne]", "2024-01-01T00:00:00Z")],
+            vec!["Banana", "cherry"],
+        ),
+        (
+            vec![("seen[lte]", "2024-01-01T00:00:00Z")],
+            vec!["apple", "cherry"],
+        ),
+        (
+            vec![("seen[in]", "2024-01-01T00:00:00Z,2024-06-01T10:00:00Z")],
+            vec!["Banana", "apple"],
+        ),
+        (
+            vec![("seen[null]", "")],
+            vec!["50% off", "Zoë", "a_b", "ab", "ÅSA"],
+        ),
+        (vec![("price[gt]", "9.99")], vec!["Banana", "Zoë"]),
+        (vec![("price[lte]", "0.98")], vec!["ab", "cherry", "ÅSA"]),
+        (
+            vec![("price[ne]", "0.00")],
+            vec!["Banana", "Zoë", "a_b", "ab", "apple", "cherry"],
+        ),
+        (
+            vec![("flag", "false"), ("qty[gte]", "7")],
+            vec!["Banana", "a_b", "ab"],
+        ),
+        (vec![("name[null]", "")], vec![]),
+        (vec![("name[notnull]", ""), ("qty[in]", "0")], vec!["Zoë"]),
+        (vec![("name[icontains]", "ZOë")], vec!["Zoë"]),
         // json
         (
             vec![("doc[notnull]", "")],
