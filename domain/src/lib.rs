@@ -1,6 +1,7 @@
 //! Moon's model and ports: names, types, values and validation, with no I/O.
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod batch;
 pub mod collection;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod schema_change;
 pub mod validation;
 pub mod value;
 
+pub use auth::{AccessClaims, ApiKey, Principal, Role, Session, User};
 pub use batch::{BatchFailure, BatchOutcome, BatchWrite};
 pub use collection::{Collection, Column};
 pub use error::{FieldError, FieldErrorKind, QueryError, RepoError};
