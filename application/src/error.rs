@@ -24,6 +24,14 @@ pub enum AppError {
     /// An atomic batch failed at item `index`; nothing was written.
     #[error("item {index}: {error}")]
     BatchItem { index: usize, error: Box<AppError> },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("{0}")]
+    NotFound(String),
     #[error("the record changed since you read it (If-Match does not match)")]
     PreconditionFailed,
     #[error("the maximum of {max} collections is reached")]

@@ -2,6 +2,8 @@
 //! ports do the I/O.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
+pub mod auth;
 pub mod batch;
 pub mod collections;
 pub mod error;
@@ -11,7 +13,10 @@ pub mod idempotency;
 pub mod limits;
 pub mod records;
 pub mod registry;
+pub mod secrets;
 
+pub use accounts::{KeyChanges, NewUser, UserChanges};
+pub use auth::{API_KEY_PREFIX, AuthPolicy, AuthService, TokenPair};
 pub use batch::{BatchKind, BatchReport};
 pub use collections::{AlterOutcome, CollectionService, CollectionSummary};
 pub use error::AppError;

@@ -10,7 +10,7 @@ use moon_application::{
     RecordService, SchemaGate,
 };
 use moon_domain::ports::{CollectionRepository, SystemClock};
-use moon_http::{AppState, normalise_prefix};
+use moon_http::{AppState, RateLimiter, normalise_prefix};
 use moon_sql::{
     PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlIdempotencyStore,
     SqlRecordRepository, redact,
@@ -75,6 +75,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             sweeper.sweep().await;
         }
     });
+    let auth = if config.auth {
+        Some(crate::security::auth_service(&db, &config).await?)
+    } else {
+        tracing::warn!("authentication is OFF (auth = false): every route is open");
+        None
+    };
     let state = AppState {
         collections: Arc::new(CollectionService::new(
             registry.clone(),
@@ -91,6 +97,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             gate,
         )),
         idempotency: Some(idempotency),
+        auth,
+        rate_limiter: RateLimiter::new(config.rate_limit_user, config.rate_limit_apikey),
         health: Arc::new(HealthService::new(Arc::new(SqlDatabaseHealth::new(
             db.clone(),
         )))),

@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every setting, after all sources are merged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
     /// `sqlite://`, `postgres://` or `mysql://` URL; empty means SQLite in `data_dir`.
@@ -39,6 +39,37 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long an `Idempotency-Key` answer is kept, in seconds.
     pub idempotency_ttl_secs: u64,
+    /// Authentication on every non-public route; `false` only for benchmarks and trusted
+    /// networks.
+    pub auth: bool,
+    /// The first admin, created when there are no users.
+    pub admin_username: String,
+    /// Its password; generated and printed once when empty.
+    pub admin_password: String,
+    /// The HS256 secret; generated once and kept in the database when empty.
+    pub jwt_secret: String,
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    /// Requests per minute per user (`0` = off).
+    pub rate_limit_user: u32,
+    /// Requests per minute per API key (`0` = off).
+    pub rate_limit_apikey: u32,
+    /// Failed logins per IP and username before a 15-minute lock (`0` = off).
+    pub login_max_failures: u32,
+}
+
+/// Secrets stay out of any debug output.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &moon_sql::redact(&self.database_url))
+            .field("listen", &self.listen)
+            .field("prefix", &self.prefix)
+            .field("auth", &self.auth)
+            .field("admin_password", &"***")
+            .field("jwt_secret", &"***")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -61,6 +92,15 @@ impl Default for Config {
             max_batch: 50,
             max_body_bytes: 2 * 1024 * 1024,
             idempotency_ttl_secs: 24 * 60 * 60,
+            auth: true,
+            admin_username: "admin".to_owned(),
+            admin_password: String::new(),
+            jwt_secret: String::new(),
+            access_ttl_secs: 3600,
+            refresh_ttl_secs: 7 * 24 * 3600,
+            rate_limit_user: 100,
+            rate_limit_apikey: 1000,
+            login_max_failures: 5,
         }
     }
 }

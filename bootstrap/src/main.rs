@@ -4,6 +4,7 @@
 mod app;
 mod config;
 mod logging;
+mod security;
 
 use clap::Parser;
 

@@ -14,7 +14,12 @@ struct Moon {
     child: Child,
     base: String,
     http: reqwest::Client,
+    /// The admin's access token (logged in at start).
+    token: String,
 }
+
+/// The first admin every test instance is started with.
+const ADMIN: (&str, &str) = ("admin", "Admin12345");
 
 impl Moon {
     /// Starts Moon on a free port with its data in `data_dir` (SQLite) or at `url`.
@@ -29,6 +34,8 @@ impl Moon {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("MOON_LOG", "info")
+            .env("MOON_ADMIN_USERNAME", ADMIN.0)
+            .env("MOON_ADMIN_PASSWORD", ADMIN.1)
             .env_remove("MOON_DATABASE_URL")
             .env_remove("MOON_PREFIX")
             .envs(env.iter().copied());
@@ -52,17 +59,49 @@ impl Moon {
         let base = rx
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("moon did not start listening"));
-        Self {
+        let mut moon = Self {
             child,
             base,
             http: reqwest::Client::new(),
-        }
+            token: String::new(),
+        };
+        moon.token = moon.login(ADMIN.0, ADMIN.1);
+        moon
+    }
+
+    /// Logs in (blocking, at start-up) and returns the access token.
+    fn login(&self, username: &str, password: &str) -> String {
+        let url = format!("{}/auth:login", self.base);
+        let body = json!({"username": username, "password": password}).to_string();
+        let handle = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let res = reqwest::Client::new()
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .ok()?;
+                let json: Json = res.json().await.ok()?;
+                json["access_token"].as_str().map(str::to_owned)
+            })
+        });
+        handle
+            .join()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("cannot log in as {username}"))
     }
 
     async fn get(&self, path: &str) -> (u16, Json) {
         let res = self
             .http
             .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {path}: {e}"));
@@ -73,6 +112,7 @@ impl Moon {
         let res = self
             .http
             .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
             .json(body)
             .send()
             .await
@@ -315,6 +355,7 @@ async fn errors_are_json_over_the_wire() {
     let res = moon
         .http
         .post(format!("{}/collections:create", moon.base))
+        .bearer_auth(&moon.token)
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -325,6 +366,7 @@ async fn errors_are_json_over_the_wire() {
     let res = moon
         .http
         .delete(format!("{}/collections:list", moon.base))
+        .bearer_auth(&moon.token)
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -398,6 +440,7 @@ async fn crash_during_mysql_alter(failpoint: &str, expect_new: bool) {
     let crashed = moon
         .http
         .post(format!("{}/collections:update", moon.base))
+        .bearer_auth(&moon.token)
         .json(&change)
         .send()
         .await;

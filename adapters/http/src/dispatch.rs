@@ -12,11 +12,13 @@ use salvo::http::header::{ALLOW, CONTENT_TYPE, ETAG, HeaderValue};
 use salvo::{Depot, FlowCtrl, Handler, Request, Response, async_trait};
 
 use crate::AppState;
+use crate::access::{self, Caller};
 use crate::error::ApiError;
-use crate::handlers::{collections, health, records};
+use crate::handlers::{accounts, auth, collections, health, records};
 use crate::idempotent;
+use crate::rate_limit::RateHeaders;
 use crate::reply::Reply;
-use crate::routes::{CollectionsAction, Kind, RecordsAction, Route};
+use crate::routes::{AuthAction, CollectionsAction, Kind, RecordsAction, Route};
 
 /// Serves every request of the API.
 pub struct Dispatcher {
@@ -33,17 +35,33 @@ impl Handler for Dispatcher {
         _ctrl: &mut FlowCtrl,
     ) {
         let state = &*self.state;
-        let reserved = match idempotent::start(state, req).await {
+        let path = req.uri().path().to_owned();
+        let route = strip_prefix(&path, &state.prefix).and_then(Route::parse);
+        let caller = match access::authenticate(state, req, route.as_ref()).await {
+            Ok(caller) => caller,
+            Err((error, rate)) => {
+                write(res, Err(error), rate);
+                return;
+            }
+        };
+        let scope = caller
+            .principal
+            .as_ref()
+            .map_or_else(|| "anonymous".to_owned(), moon_domain::Principal::scope);
+        let reserved = match idempotent::start(state, req, &scope).await {
             idempotent::Start::Plain => None,
             idempotent::Start::Reserved(key) => Some(key),
             idempotent::Start::Answered(outcome) => {
-                write(res, outcome);
+                write(res, outcome, caller.rate);
                 return;
             }
         };
         // A bug must never take the connection down without an answer: a panic becomes a
         // JSON 500 (and a log line with the request id).
-        let outcome = match AssertUnwindSafe(self.route(req)).catch_unwind().await {
+        let outcome = match AssertUnwindSafe(self.route(req, route, &caller))
+            .catch_unwind()
+            .await
+        {
             Ok(outcome) => outcome,
             Err(panic) => {
                 let detail = panic
@@ -57,16 +75,19 @@ impl Handler for Dispatcher {
         if let Some(key) = &reserved {
             idempotent::finish(state, key, &outcome).await;
         }
-        write(res, outcome);
+        write(res, outcome, caller.rate);
     }
 }
 
 impl Dispatcher {
-    async fn route(&self, req: &mut Request) -> Result<Reply, ApiError> {
+    async fn route(
+        &self,
+        req: &mut Request,
+        route: Option<Route<'_>>,
+        caller: &Caller,
+    ) -> Result<Reply, ApiError> {
         let state = &*self.state;
-        let path = req.uri().path().to_owned();
-        let path = strip_prefix(&path, &state.prefix).ok_or_else(ApiError::not_found)?;
-        let route = Route::parse(path).ok_or_else(ApiError::not_found)?;
+        let route = route.ok_or_else(ApiError::not_found)?;
         match route {
             Route::Health => {
                 if let Some(preflight) = check_method(req, Kind::Read)? {
@@ -74,9 +95,34 @@ impl Dispatcher {
                 }
                 Ok(health::health(state).await)
             }
+            Route::Auth(action) => {
+                if let Some(preflight) = check_method(req, action.kind())? {
+                    return Ok(preflight);
+                }
+                match action {
+                    AuthAction::Login => auth::login(state, req).await,
+                    AuthAction::Refresh => auth::refresh(state, req).await,
+                    AuthAction::Logout => auth::logout(state, req, caller).await,
+                    AuthAction::Me => auth::me(state, req, caller).await,
+                }
+            }
+            Route::Users(action) | Route::ApiKeys(action) => {
+                if let Some(preflight) = check_method(req, action.kind())? {
+                    return Ok(preflight);
+                }
+                access::require_admin(caller)?;
+                if matches!(route, Route::Users(_)) {
+                    accounts::users(state, req, caller, action).await
+                } else {
+                    accounts::apikeys(state, req, action).await
+                }
+            }
             Route::Collections(action) => {
                 if let Some(preflight) = check_method(req, action.kind())? {
                     return Ok(preflight);
+                }
+                if action.kind() == Kind::Write {
+                    access::require_admin(caller)?;
                 }
                 match action {
                     CollectionsAction::List => collections::list(state, req).await,
@@ -93,6 +139,9 @@ impl Dispatcher {
                 let action = RecordsAction::parse(action).ok_or_else(ApiError::not_found)?;
                 if let Some(preflight) = check_method(req, action.kind())? {
                     return Ok(preflight);
+                }
+                if action.kind() == Kind::Write {
+                    access::require_record_write(caller)?;
                 }
                 match action {
                     RecordsAction::List => records::list(state, req, collection).await,
@@ -125,6 +174,9 @@ fn check_method(req: &Request, kind: Kind) -> Result<Option<Reply>, ApiError> {
     let allowed = match kind {
         Kind::Read => method == Method::GET || method == Method::HEAD,
         Kind::Write => method == Method::POST,
+        Kind::ReadWrite => {
+            method == Method::GET || method == Method::HEAD || method == Method::POST
+        }
     };
     if allowed {
         Ok(None)
@@ -137,7 +189,13 @@ fn check_method(req: &Request, kind: Kind) -> Result<Option<Reply>, ApiError> {
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
-fn write(res: &mut Response, outcome: Result<Reply, ApiError>) {
+fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<RateHeaders>) {
+    if let Some(rate) = rate {
+        let headers = res.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
+    }
     match outcome {
         Ok(reply) => {
             res.status_code(reply.status);

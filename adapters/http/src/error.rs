@@ -16,6 +16,8 @@ pub struct ApiError {
     pub details: Option<Box<Json>>,
     /// The `Allow` header, for 405.
     pub allow: Option<&'static str>,
+    /// The `Retry-After` header (seconds), for 429.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +36,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             allow: None,
+            retry_after: None,
         }
     }
 
@@ -67,6 +70,24 @@ impl ApiError {
 
     pub fn invalid_json(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "INVALID_JSON", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+    }
+
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMIT_EXCEEDED",
+            format!("rate limit exceeded; retry in {retry_after} s"),
+        );
+        error.retry_after = Some(retry_after);
+        error
     }
 
     pub fn not_found() -> Self {
@@ -176,6 +197,20 @@ impl From<AppError> for ApiError {
                 details.insert("index".into(), index.into());
                 inner.with_details(Json::Object(details))
             }
+            AppError::Unauthorized(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
+            }
+            AppError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
+            AppError::RateLimited { retry_after } => {
+                let mut error = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "RATE_LIMIT_EXCEEDED",
+                    message,
+                );
+                error.retry_after = Some(retry_after);
+                error
+            }
+            AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
             AppError::PreconditionFailed => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "PRECONDITION_FAILED",

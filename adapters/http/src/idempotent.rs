@@ -11,9 +11,6 @@ use crate::error::ApiError;
 use crate::input::json_body_bytes;
 use crate::reply::Reply;
 
-/// The caller a key is scoped to (one caller until authentication exists).
-const CALLER: &str = "anonymous";
-
 /// What to do with a request before running it.
 pub enum Start {
     /// Not keyed: just run it.
@@ -25,7 +22,7 @@ pub enum Start {
 }
 
 /// Checks a request's `Idempotency-Key`, if any.
-pub async fn start(state: &AppState, req: &mut Request) -> Start {
+pub async fn start(state: &AppState, req: &mut Request, caller: &str) -> Start {
     let Some(service) = &state.idempotency else {
         return Start::Plain;
     };
@@ -46,7 +43,7 @@ pub async fn start(state: &AppState, req: &mut Request) -> Start {
         .map_or_else(|| path.clone(), ToString::to_string);
     let key = match raw
         .map_err(|_| ())
-        .and_then(|k| IdempotencyService::key(CALLER, &path, &k).map_err(|_| ()))
+        .and_then(|k| IdempotencyService::key(caller, &path, &k).map_err(|_| ()))
     {
         Ok(key) => key,
         Err(()) => {

@@ -2,11 +2,13 @@
 //! cases, with JSON errors everywhere.
 #![forbid(unsafe_code)]
 
+mod access;
 mod dispatch;
 mod error;
 mod handlers;
 mod idempotent;
 mod input;
+mod rate_limit;
 mod record_view;
 mod reply;
 mod request_id;
@@ -15,16 +17,23 @@ mod schema_dto;
 
 use std::sync::Arc;
 
-use moon_application::{CollectionService, HealthService, IdempotencyService, RecordService};
+use moon_application::{
+    AuthService, CollectionService, HealthService, IdempotencyService, RecordService,
+};
 use salvo::{Router, Service};
 
 pub use error::ApiError;
+pub use rate_limit::RateLimiter;
 
 /// Everything the handlers need, built once at start-up.
 pub struct AppState {
     pub collections: Arc<CollectionService>,
     pub records: Arc<RecordService>,
     pub health: Arc<HealthService>,
+    /// Authentication; `None` turns it off (every route open: benchmarks, DB-free tests).
+    pub auth: Option<Arc<AuthService>>,
+    /// Requests per minute per user and API key.
+    pub rate_limiter: RateLimiter,
     /// Idempotent writes; `None` turns `Idempotency-Key` off.
     pub idempotency: Option<Arc<IdempotencyService>>,
     /// The version `/health` reports.

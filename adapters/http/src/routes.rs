@@ -6,6 +6,11 @@
 pub enum Route<'a> {
     Health,
     Collections(CollectionsAction),
+    Auth(AuthAction),
+    /// `/users:{action}` (admin).
+    Users(AdminAction),
+    /// `/apikeys:{action}` (admin).
+    ApiKeys(AdminAction),
     /// A collection route; the name is as given (matched case-insensitively later) and the
     /// action is checked only once the collection is known to exist.
     Records {
@@ -22,6 +27,56 @@ pub enum CollectionsAction {
     Create,
     Update,
     Destroy,
+}
+
+/// `/auth:{action}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthAction {
+    Login,
+    Refresh,
+    Logout,
+    Me,
+}
+
+/// The actions of the admin resources (`users`, `apikeys`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    List,
+    Get,
+    Create,
+    Update,
+    Destroy,
+}
+
+impl AdminAction {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "list" => Self::List,
+            "get" => Self::Get,
+            "create" => Self::Create,
+            "update" => Self::Update,
+            "destroy" => Self::Destroy,
+            _ => return None,
+        })
+    }
+
+    #[must_use]
+    pub const fn kind(self) -> Kind {
+        match self {
+            Self::List | Self::Get => Kind::Read,
+            Self::Create | Self::Update | Self::Destroy => Kind::Write,
+        }
+    }
+}
+
+impl AuthAction {
+    #[must_use]
+    pub const fn kind(self) -> Kind {
+        match self {
+            Self::Login | Self::Refresh | Self::Logout => Kind::Write,
+            Self::Me => Kind::ReadWrite,
+        }
+    }
 }
 
 /// A record action on a known collection.
@@ -42,6 +97,8 @@ pub enum RecordsAction {
 pub enum Kind {
     Read,
     Write,
+    /// `auth:me`: read with GET, change with POST.
+    ReadWrite,
 }
 
 impl Kind {
@@ -51,6 +108,7 @@ impl Kind {
         match self {
             Self::Read => "GET, HEAD, OPTIONS",
             Self::Write => "POST, OPTIONS",
+            Self::ReadWrite => "GET, HEAD, POST, OPTIONS",
         }
     }
 }
@@ -82,6 +140,21 @@ impl<'a> Route<'a> {
                 _ => return None,
             };
             return Some(Self::Collections(action));
+        }
+        match resource {
+            "auth" => {
+                let action = match action {
+                    "login" => AuthAction::Login,
+                    "refresh" => AuthAction::Refresh,
+                    "logout" => AuthAction::Logout,
+                    "me" => AuthAction::Me,
+                    _ => return None,
+                };
+                return Some(Self::Auth(action));
+            }
+            "users" => return AdminAction::parse(action).map(Self::Users),
+            "apikeys" => return AdminAction::parse(action).map(Self::ApiKeys),
+            _ => {}
         }
         if SYSTEM_RESOURCES.contains(&resource) {
             return None;
@@ -147,7 +220,12 @@ mod tests {
                 action: "get"
             })
         );
-        assert_eq!(Route::parse("/users:list"), None);
+        assert_eq!(
+            Route::parse("/users:list"),
+            Some(Route::Users(AdminAction::List))
+        );
+        assert_eq!(Route::parse("/auth:me"), Some(Route::Auth(AuthAction::Me)));
+        assert_eq!(Route::parse("/webhooks:list"), None);
         for bad in [
             "",
             "/",

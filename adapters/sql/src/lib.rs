@@ -3,6 +3,7 @@
 
 mod adopt;
 mod aggregate;
+mod auth;
 mod catalogue;
 mod collections;
 mod connect;
@@ -19,6 +20,7 @@ mod records;
 mod table;
 mod writes;
 
+pub use auth::SqlAuthRepository;
 pub use collections::SqlCollectionRepository;
 pub use connect::{ConnectError, PoolOptions, SqlDatabase, redact};
 pub use dialect::Backend;

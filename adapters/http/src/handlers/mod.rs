@@ -1,5 +1,7 @@
 //! Thin handlers: parse the request, call one use case, shape the answer.
 
+pub mod accounts;
+pub mod auth;
 pub mod batch;
 pub mod collections;
 pub mod health;

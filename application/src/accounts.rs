@@ -1,0 +1,347 @@
+//! User and API key management (admin), and the caller's own account: every rule of
+//! API.md §5 and §8 (last admin, own role, password rules, keys shown once).
+
+use std::sync::Arc;
+
+use moon_domain::auth::{check_password, valid_username};
+use moon_domain::{ApiKey, Principal, Role, User};
+
+use crate::auth::{API_KEY_PREFIX, AuthService};
+use crate::error::AppError;
+use crate::secrets::{random_token, sha256_hex};
+
+/// A new user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub can_write: Option<bool>,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub can_write: Option<bool>,
+    pub password: Option<String>,
+}
+
+/// Changes to an API key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub role: Option<Role>,
+    pub can_write: Option<bool>,
+}
+
+fn not_found(what: &str) -> AppError {
+    AppError::NotFound(format!("{what} not found"))
+}
+
+fn check_email(email: Option<&String>) -> Result<(), AppError> {
+    match email {
+        Some(e) if e.len() > 255 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') => {
+            Err(AppError::invalid("email", "not an email address"))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl AuthService {
+    async fn hash_password(&self, password: &str, field: &str) -> Result<String, AppError> {
+        check_password(password).map_err(|m| AppError::invalid(field, m))?;
+        let hasher = Arc::clone(&self.hasher);
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || hasher.hash(&password))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(AppError::from)
+    }
+
+    /// Creates the first admin when there are no users at all; returns it.
+    ///
+    /// # Errors
+    /// A bad username or password, or a database failure.
+    pub async fn bootstrap_admin(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, AppError> {
+        if !self.repo.list_users(None, 1).await?.is_empty() {
+            return Ok(None);
+        }
+        let user = self
+            .create_user(NewUser {
+                username: username.to_owned(),
+                password: password.to_owned(),
+                email: None,
+                role: Role::Admin,
+                can_write: None,
+            })
+            .await?;
+        Ok(Some(user))
+    }
+
+    /// A page of users after `after`.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>, AppError> {
+        Ok(self.repo.list_users(after, limit).await?)
+    }
+
+    /// One user.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn get_user(&self, id: &str) -> Result<User, AppError> {
+        self.repo.user(id).await?.ok_or_else(|| not_found("user"))
+    }
+
+    /// Creates a user.
+    ///
+    /// # Errors
+    /// Bad fields, or a duplicate username or email (`DUPLICATE_VALUE`).
+    pub async fn create_user(&self, new: NewUser) -> Result<User, AppError> {
+        if !valid_username(&new.username) {
+            return Err(AppError::invalid(
+                "username",
+                "usernames are 3-32 of letters, digits, '_', '.' and '-'",
+            ));
+        }
+        check_email(new.email.as_ref())?;
+        let password_hash = self.hash_password(&new.password, "password").await?;
+        let now = self.clock.now();
+        let user = User {
+            id: ulid::Ulid::new().to_string(),
+            username: new.username,
+            email: new.email,
+            role: new.role,
+            can_write: new.role == Role::User && new.can_write.unwrap_or(true),
+            password_hash,
+            created_at: now,
+            updated_at: now,
+        };
+        self.repo.save_user(&user, true).await?;
+        Ok(user)
+    }
+
+    /// Changes a user; `actor` is the admin doing it.
+    ///
+    /// # Errors
+    /// Not found, the last-admin and own-role rules, bad fields, duplicates.
+    pub async fn update_user(
+        &self,
+        actor: &Principal,
+        id: &str,
+        changes: UserChanges,
+    ) -> Result<User, AppError> {
+        let mut user = self.get_user(id).await?;
+        if let Some(role) = changes.role
+            && role != user.role
+        {
+            if matches!(actor, Principal::User { user: me, .. } if me.id == user.id) {
+                return Err(AppError::invalid(
+                    "role",
+                    "an admin cannot change their own role",
+                ));
+            }
+            if user.role == Role::Admin && self.repo.count_role(Role::Admin).await? <= 1 {
+                return Err(AppError::invalid(
+                    "role",
+                    "the last admin cannot be demoted",
+                ));
+            }
+            user.role = role;
+        }
+        if let Some(email) = changes.email {
+            check_email(email.as_ref())?;
+            user.email = email;
+        }
+        if let Some(can_write) = changes.can_write {
+            user.can_write = can_write;
+        }
+        user.can_write = user.role == Role::User && user.can_write;
+        let new_password = changes.password.is_some();
+        if let Some(password) = changes.password {
+            user.password_hash = self.hash_password(&password, "password").await?;
+        }
+        user.updated_at = self.clock.now();
+        self.repo.save_user(&user, false).await?;
+        self.forget_user(&user.id);
+        if new_password {
+            self.end_sessions(&user.id, None).await?;
+        }
+        Ok(user)
+    }
+
+    /// Deletes a user and ends their sessions.
+    ///
+    /// # Errors
+    /// Not found, or the last admin.
+    pub async fn delete_user(&self, id: &str) -> Result<(), AppError> {
+        let user = self.get_user(id).await?;
+        if user.role == Role::Admin && self.repo.count_role(Role::Admin).await? <= 1 {
+            return Err(AppError::invalid("id", "the last admin cannot be deleted"));
+        }
+        self.end_sessions(id, None).await?;
+        self.repo.delete_user(id).await?;
+        self.forget_user(id);
+        Ok(())
+    }
+
+    /// The caller changes their own email, or their password (ending every other session).
+    ///
+    /// # Errors
+    /// API keys (403), a wrong old password (400), bad fields.
+    pub async fn update_me(
+        &self,
+        caller: &Principal,
+        email: Option<Option<String>>,
+        password: Option<(String, String)>,
+    ) -> Result<User, AppError> {
+        let Principal::User { user, session_id } = caller else {
+            return Err(AppError::Forbidden(
+                "auth:me is for users, not API keys".to_owned(),
+            ));
+        };
+        let mut me = self.get_user(&user.id).await?;
+        if let Some(email) = email {
+            check_email(email.as_ref())?;
+            me.email = email;
+        }
+        let changed_password = password.is_some();
+        if let Some((old, new)) = password {
+            let hasher = Arc::clone(&self.hasher);
+            let hash = me.password_hash.clone();
+            let matches = tokio::task::spawn_blocking(move || hasher.verify(&old, &hash))
+                .await
+                .unwrap_or(false);
+            if !matches {
+                return Err(AppError::invalid(
+                    "old_password",
+                    "the old password is wrong",
+                ));
+            }
+            me.password_hash = self.hash_password(&new, "password").await?;
+        }
+        me.updated_at = self.clock.now();
+        self.repo.save_user(&me, false).await?;
+        self.forget_user(&me.id);
+        if changed_password {
+            self.end_sessions(&me.id, Some(session_id)).await?;
+        }
+        Ok(me)
+    }
+
+    /// A page of API keys after `after`.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn list_keys(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ApiKey>, AppError> {
+        Ok(self.repo.list_keys(after, limit).await?)
+    }
+
+    /// One API key.
+    ///
+    /// # Errors
+    /// [`AppError::NotFound`].
+    pub async fn get_key(&self, id: &str) -> Result<ApiKey, AppError> {
+        self.repo.key(id).await?.ok_or_else(|| not_found("API key"))
+    }
+
+    /// Creates an API key; the key itself is returned this once.
+    ///
+    /// # Errors
+    /// A missing name or a database failure.
+    pub async fn create_key(
+        &self,
+        name: String,
+        description: String,
+        role: Role,
+        can_write: Option<bool>,
+    ) -> Result<(ApiKey, String), AppError> {
+        if name.trim().is_empty() || name.len() > 100 {
+            return Err(AppError::invalid(
+                "name",
+                "a key needs a name of 1-100 characters",
+            ));
+        }
+        let secret = format!("{API_KEY_PREFIX}{}", random_token(64));
+        let key = ApiKey {
+            id: ulid::Ulid::new().to_string(),
+            name,
+            description,
+            role,
+            can_write: role == Role::User && can_write.unwrap_or(true),
+            key_hash: sha256_hex(secret.as_bytes()),
+            created_at: self.clock.now(),
+            last_used_at: None,
+        };
+        self.repo.save_key(&key, true).await?;
+        Ok((key, secret))
+    }
+
+    /// Changes a key's metadata.
+    ///
+    /// # Errors
+    /// Not found or a database failure.
+    pub async fn update_key(&self, id: &str, changes: KeyChanges) -> Result<ApiKey, AppError> {
+        let mut key = self.get_key(id).await?;
+        if let Some(name) = changes.name {
+            if name.trim().is_empty() || name.len() > 100 {
+                return Err(AppError::invalid(
+                    "name",
+                    "a key needs a name of 1-100 characters",
+                ));
+            }
+            key.name = name;
+        }
+        if let Some(description) = changes.description {
+            key.description = description;
+        }
+        if let Some(role) = changes.role {
+            key.role = role;
+        }
+        if let Some(can_write) = changes.can_write {
+            key.can_write = can_write;
+        }
+        key.can_write = key.role == Role::User && key.can_write;
+        self.repo.save_key(&key, false).await?;
+        self.forget_keys();
+        Ok(key)
+    }
+
+    /// Gives a key a new secret; the old one stops working at once.
+    ///
+    /// # Errors
+    /// Not found or a database failure.
+    pub async fn rotate_key(&self, id: &str) -> Result<(ApiKey, String), AppError> {
+        let mut key = self.get_key(id).await?;
+        let secret = format!("{API_KEY_PREFIX}{}", random_token(64));
+        key.key_hash = sha256_hex(secret.as_bytes());
+        self.repo.save_key(&key, false).await?;
+        self.forget_keys();
+        Ok((key, secret))
+    }
+
+    /// Deletes a key.
+    ///
+    /// # Errors
+    /// Not found or a database failure.
+    pub async fn delete_key(&self, id: &str) -> Result<(), AppError> {
+        if !self.repo.delete_key(id).await? {
+            return Err(not_found("API key"));
+        }
+        self.forget_keys();
+        Ok(())
+    }
+}

@@ -1,0 +1,324 @@
+//! Authentication: login with lockout, access tokens bound to sessions, single-use refresh
+//! tokens (reuse ends the session), API keys; the current user and session are checked on
+//! every request (cached in memory, invalidated by every change made here).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+use moon_domain::ports::{AuthRepository, Clock, PasswordHasher, TokenIssuer};
+use moon_domain::{AccessClaims, ApiKey, Principal, Session, User};
+
+use crate::error::AppError;
+use crate::secrets::{constant_time_eq, random_token, sha256_hex};
+
+/// The prefix that tells an API key from a JWT.
+pub const API_KEY_PREFIX: &str = "moon_live_";
+
+/// Token lifetimes and the login lock.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthPolicy {
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// Failed logins per IP and username before the lock (0 = no lock).
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+}
+
+impl Default for AuthPolicy {
+    fn default() -> Self {
+        Self {
+            access_ttl: Duration::from_secs(3600),
+            refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+            login_max_failures: 5,
+            login_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// A successful login or refresh.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// Authentication use cases and the caches behind every request's check.
+pub struct AuthService {
+    pub(crate) repo: Arc<dyn AuthRepository>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenIssuer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    policy: AuthPolicy,
+    users: DashMap<String, Arc<User>>,
+    sessions: DashMap<String, Arc<Session>>,
+    keys: DashMap<String, Arc<ApiKey>>,
+    failures: DashMap<String, (u32, DateTime<Utc>)>,
+}
+
+fn unauthorized() -> AppError {
+    AppError::Unauthorized("missing, invalid or expired credentials".to_owned())
+}
+
+impl AuthService {
+    #[must_use]
+    pub fn new(
+        repo: Arc<dyn AuthRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenIssuer>,
+        clock: Arc<dyn Clock>,
+        policy: AuthPolicy,
+    ) -> Self {
+        Self {
+            repo,
+            hasher,
+            tokens,
+            clock,
+            policy,
+            users: DashMap::new(),
+            sessions: DashMap::new(),
+            keys: DashMap::new(),
+            failures: DashMap::new(),
+        }
+    }
+
+    /// Who a bearer credential belongs to, checked against the current user, session or key.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`] for anything that is not a live credential.
+    pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AppError> {
+        if let Some(secret) = bearer.strip_prefix(API_KEY_PREFIX) {
+            let hash = sha256_hex(format!("{API_KEY_PREFIX}{secret}").as_bytes());
+            if let Some(key) = self.keys.get(&hash) {
+                return Ok(Principal::ApiKey((**key).clone()));
+            }
+            let key = self
+                .repo
+                .key_by_hash(&hash)
+                .await?
+                .ok_or_else(unauthorized)?;
+            self.keys.insert(hash, Arc::new(key.clone()));
+            return Ok(Principal::ApiKey(key));
+        }
+        let claims = self.tokens.verify(bearer).ok_or_else(unauthorized)?;
+        let session = self
+            .session(&claims.session_id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        if session.revoked || session.user_id != claims.user_id {
+            return Err(unauthorized());
+        }
+        let user = self.user(&claims.user_id).await?.ok_or_else(unauthorized)?;
+        Ok(Principal::User {
+            user: (*user).clone(),
+            session_id: session.id.clone(),
+        })
+    }
+
+    pub(crate) async fn user(&self, id: &str) -> Result<Option<Arc<User>>, AppError> {
+        if let Some(user) = self.users.get(id) {
+            return Ok(Some(Arc::clone(&user)));
+        }
+        let Some(user) = self.repo.user(id).await? else {
+            return Ok(None);
+        };
+        let user = Arc::new(user);
+        self.users.insert(id.to_owned(), Arc::clone(&user));
+        Ok(Some(user))
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<Arc<Session>>, AppError> {
+        if let Some(session) = self.sessions.get(id) {
+            return Ok(Some(Arc::clone(&session)));
+        }
+        let Some(session) = self.repo.session(id).await? else {
+            return Ok(None);
+        };
+        let session = Arc::new(session);
+        self.sessions.insert(id.to_owned(), Arc::clone(&session));
+        Ok(Some(session))
+    }
+
+    /// Forgets cached state after a change to a user (role, rights, deletion).
+    pub(crate) fn forget_user(&self, id: &str) {
+        self.users.remove(id);
+    }
+
+    /// Forgets cached sessions (after revocations).
+    pub(crate) fn forget_sessions(&self, ids: &[String]) {
+        for id in ids {
+            self.sessions.remove(id);
+        }
+    }
+
+    /// Forgets every cached API key (after a key changed or went).
+    pub(crate) fn forget_keys(&self) {
+        self.keys.clear();
+    }
+
+    /// Logs in; repeated failures per IP and username lock the pair for the window.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`] (same for unknown users and wrong passwords) or
+    /// [`AppError::RateLimited`] while locked.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ip: &str,
+    ) -> Result<TokenPair, AppError> {
+        let lock_key = format!("{ip}|{}", username.to_ascii_lowercase());
+        let now = self.clock.now();
+        let window = chrono::Duration::from_std(self.policy.login_window).unwrap_or_default();
+        if self.policy.login_max_failures > 0
+            && let Some(entry) = self.failures.get(&lock_key)
+            && entry.0 >= self.policy.login_max_failures
+            && now < entry.1 + window
+        {
+            let retry = (entry.1 + window - now).num_seconds().max(1);
+            return Err(AppError::RateLimited {
+                retry_after: u64::try_from(retry).unwrap_or(1),
+            });
+        }
+        let user = self.repo.user_by_name(username).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let candidate = password.to_owned();
+        let hasher = Arc::clone(&self.hasher);
+        // Verify even for unknown users, against a throwaway hash, so timing tells nothing.
+        let matched = tokio::task::spawn_blocking(move || match hash {
+            Some(hash) => hasher.verify(&candidate, &hash),
+            None => {
+                let _ = hasher.verify(
+                    &candidate,
+                    "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
+                );
+                false
+            }
+        })
+        .await
+        .unwrap_or(false);
+        let Some(user) = user.filter(|_| matched) else {
+            let mut entry = self.failures.entry(lock_key).or_insert((0, now));
+            if now >= entry.1 + window {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
+            return Err(AppError::Unauthorized(
+                "invalid username or password".to_owned(),
+            ));
+        };
+        self.failures.remove(&lock_key);
+        self.start_session(user).await
+    }
+
+    async fn start_session(&self, user: User) -> Result<TokenPair, AppError> {
+        let now = self.clock.now();
+        let session_id = ulid::Ulid::new().to_string();
+        let secret = random_token(48);
+        let session = Session {
+            id: session_id.clone(),
+            user_id: user.id.clone(),
+            refresh_hash: sha256_hex(secret.as_bytes()),
+            expires_at: now
+                + chrono::Duration::from_std(self.policy.refresh_ttl).unwrap_or_default(),
+            revoked: false,
+        };
+        self.repo.save_session(&session).await?;
+        self.sessions.insert(session_id.clone(), Arc::new(session));
+        self.pair(user, &session_id, &secret)
+    }
+
+    fn pair(&self, user: User, session_id: &str, secret: &str) -> Result<TokenPair, AppError> {
+        let expires_at = self.clock.now()
+            + chrono::Duration::from_std(self.policy.access_ttl).unwrap_or_default();
+        let access_token = self.tokens.issue(&AccessClaims {
+            user_id: user.id.clone(),
+            session_id: session_id.to_owned(),
+            expires_at: expires_at.timestamp(),
+        })?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token: format!("{session_id}.{secret}"),
+            expires_at,
+            user,
+        })
+    }
+
+    /// Trades a refresh token for a new pair; each works once, and reusing one ends its
+    /// session.
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`] for an unknown, used, expired or revoked token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
+        let (session_id, secret) = refresh_token.split_once('.').ok_or_else(unauthorized)?;
+        let mut session = self
+            .repo
+            .session(session_id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        if session.revoked || session.expires_at <= self.clock.now() {
+            return Err(unauthorized());
+        }
+        if !constant_time_eq(
+            sha256_hex(secret.as_bytes()).as_bytes(),
+            session.refresh_hash.as_bytes(),
+        ) {
+            // A token that was already traded: someone holds a copy. End the session.
+            session.revoked = true;
+            self.repo.save_session(&session).await?;
+            self.forget_sessions(&[session.id]);
+            return Err(AppError::Unauthorized(
+                "refresh token already used; the session has ended".to_owned(),
+            ));
+        }
+        let user = self
+            .repo
+            .user(&session.user_id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        let secret = random_token(48);
+        session.refresh_hash = sha256_hex(secret.as_bytes());
+        self.repo.save_session(&session).await?;
+        self.sessions
+            .insert(session.id.clone(), Arc::new(session.clone()));
+        self.pair(user, &session.id, &secret)
+    }
+
+    /// Ends the session a refresh token belongs to (the caller's own).
+    ///
+    /// # Errors
+    /// [`AppError::Unauthorized`] for a token that is not one of the caller's sessions.
+    pub async fn logout(&self, principal: &Principal, refresh_token: &str) -> Result<(), AppError> {
+        let Principal::User { user, .. } = principal else {
+            return Err(AppError::Forbidden("API keys have no sessions".to_owned()));
+        };
+        let session_id = refresh_token
+            .split_once('.')
+            .map_or(refresh_token, |(id, _)| id);
+        let mut session = self
+            .repo
+            .session(session_id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        if session.user_id != user.id {
+            return Err(unauthorized());
+        }
+        session.revoked = true;
+        self.repo.save_session(&session).await?;
+        self.forget_sessions(&[session.id]);
+        Ok(())
+    }
+
+    /// Ends every session of `user_id` but `keep`.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn end_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<(), AppError> {
+        let ended = self.repo.revoke_sessions(user_id, keep).await?;
+        self.forget_sessions(&ended);
+        Ok(())
+    }
+}
