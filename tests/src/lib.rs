@@ -199,11 +199,25 @@ pub fn sql_services(
     )
 }
 
-/// The real HTTP service over a real database (for engine-generic API tests in-process).
+/// The real HTTP service over a real database (for engine-generic API tests in-process),
+/// with authentication off.
 ///
 /// # Panics
 /// When the idempotency table cannot be created.
 pub async fn sql_app(db: &moon_sql::SqlDatabase, loaded: Vec<Collection>) -> Service {
+    sql_app_secured(db, loaded, None, moon_http::RateLimiter::new(0, 0)).await
+}
+
+/// The real HTTP service over a real database with `auth` (and its rate limits).
+///
+/// # Panics
+/// When the idempotency table cannot be created.
+pub async fn sql_app_secured(
+    db: &moon_sql::SqlDatabase,
+    loaded: Vec<Collection>,
+    auth: Option<Arc<moon_application::AuthService>>,
+    rate_limiter: moon_http::RateLimiter,
+) -> Service {
     let (collections, records) = sql_services(db, loaded);
     let store = moon_sql::SqlIdempotencyStore::open(db.clone())
         .await
@@ -220,8 +234,8 @@ pub async fn sql_app(db: &moon_sql::SqlDatabase, loaded: Vec<Collection>) -> Ser
         records: Arc::new(records),
         health: Arc::new(HealthService::new(health)),
         idempotency: Some(Arc::new(idempotency)),
-        auth: None,
-        rate_limiter: moon_http::RateLimiter::new(0, 0),
+        auth,
+        rate_limiter,
         version: "test",
         prefix: String::new(),
         max_body_bytes: 2 * 1024 * 1024,

@@ -221,6 +221,10 @@ fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<Rate
                 res.headers_mut()
                     .insert(ALLOW, HeaderValue::from_static(allow));
             }
+            if let Some(retry) = error.retry_after {
+                res.headers_mut()
+                    .insert("retry-after", HeaderValue::from(retry));
+            }
             res.headers_mut().insert(CONTENT_TYPE, JSON);
             let _ = res.write_body(error.body());
         }
