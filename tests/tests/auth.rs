@@ -152,6 +152,9 @@ async fn make_key(app: &Service, admin: &str, role: &str) -> (String, String) {
     )
 }
 
+/// A caller and the statuses it must get: read, admin-only, record write, auth:me.
+type Expectation<'a> = (&'a str, Option<&'a str>, u16, u16, u16, u16);
+
 #[tokio::test]
 async fn every_route_answers_each_caller_as_the_role_table_says() {
     let w = world(0, 0).await;
@@ -182,7 +185,7 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
         .unwrap_or_default();
 
     // caller → (read, admin-only, record write, auth:me)
-    let callers: Vec<(&str, Option<&str>, u16, u16, u16, u16)> = vec![
+    let callers: Vec<Expectation<'_>> = vec![
         ("no token", None, 401, 401, 401, 401),
         ("bad token", Some("garbage"), 401, 401, 401, 401),
         ("expired", Some(&expired), 401, 401, 401, 401),
