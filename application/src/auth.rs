@@ -57,6 +57,8 @@ pub struct AuthService {
     sessions: DashMap<String, Arc<Session>>,
     keys: DashMap<String, Arc<ApiKey>>,
     failures: DashMap<String, (u32, DateTime<Utc>)>,
+    /// API keys used since the last flush, with when (written to the database in batches).
+    touched: DashMap<String, DateTime<Utc>>,
 }
 
 fn unauthorized() -> AppError {
@@ -82,6 +84,7 @@ impl AuthService {
             sessions: DashMap::new(),
             keys: DashMap::new(),
             failures: DashMap::new(),
+            touched: DashMap::new(),
         }
     }
 
@@ -92,15 +95,20 @@ impl AuthService {
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AppError> {
         if let Some(secret) = bearer.strip_prefix(API_KEY_PREFIX) {
             let hash = sha256_hex(format!("{API_KEY_PREFIX}{secret}").as_bytes());
-            if let Some(key) = self.keys.get(&hash) {
-                return Ok(Principal::ApiKey((**key).clone()));
-            }
-            let key = self
-                .repo
-                .key_by_hash(&hash)
-                .await?
-                .ok_or_else(unauthorized)?;
-            self.keys.insert(hash, Arc::new(key.clone()));
+            let cached = self.keys.get(&hash).map(|key| (**key).clone());
+            let key = match cached {
+                Some(key) => key,
+                None => {
+                    let key = self
+                        .repo
+                        .key_by_hash(&hash)
+                        .await?
+                        .ok_or_else(unauthorized)?;
+                    self.keys.insert(hash, Arc::new(key.clone()));
+                    key
+                }
+            };
+            self.touched.insert(key.id.clone(), self.clock.now());
             return Ok(Principal::ApiKey(key));
         }
         let claims = self.tokens.verify(bearer).ok_or_else(unauthorized)?;
@@ -157,6 +165,29 @@ impl AuthService {
     /// Forgets every cached API key (after a key changed or went).
     pub(crate) fn forget_keys(&self) {
         self.keys.clear();
+    }
+
+    /// Writes the `last_used_at` of the API keys used since the last call (no database
+    /// write on the request path).
+    pub async fn flush_key_usage(&self) {
+        let used: Vec<(String, DateTime<Utc>)> = self
+            .touched
+            .iter()
+            .map(|e| (e.key().clone(), *e.value()))
+            .collect();
+        for (id, at) in used {
+            self.touched.remove_if(&id, |_, t| *t == at);
+            match self.repo.key(&id).await {
+                Ok(Some(mut key)) => {
+                    key.last_used_at = Some(at);
+                    if let Err(e) = self.repo.save_key(&key, false).await {
+                        tracing::warn!(error = %e, "cannot record API key use");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot record API key use"),
+            }
+        }
     }
 
     /// Logs in; repeated failures per IP and username lock the pair for the window.

@@ -10,7 +10,7 @@ use moon_application::{
     RecordService, SchemaGate,
 };
 use moon_domain::ports::{CollectionRepository, SystemClock};
-use moon_http::{AppState, RateLimiter, normalise_prefix};
+use moon_http::{AppState, Cors, RateLimiter, normalise_prefix};
 use moon_sql::{
     PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlIdempotencyStore,
     SqlRecordRepository, redact,
@@ -76,7 +76,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     });
     let auth = if config.auth {
-        Some(crate::security::auth_service(&db, &config).await?)
+        let auth = crate::security::auth_service(&db, &config).await?;
+        let flusher = Arc::clone(&auth);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                every.tick().await;
+                flusher.flush_key_usage().await;
+            }
+        });
+        Some(auth)
     } else {
         tracing::warn!("authentication is OFF (auth = false): every route is open");
         None
@@ -99,6 +108,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         idempotency: Some(idempotency),
         auth,
         rate_limiter: RateLimiter::new(config.rate_limit_user, config.rate_limit_apikey),
+        cors: Cors::new(
+            &config.cors_origins,
+            &config.cors_headers,
+            config.cors_credentials,
+        ),
         health: Arc::new(HealthService::new(Arc::new(SqlDatabaseHealth::new(
             db.clone(),
         )))),

@@ -56,6 +56,12 @@ pub struct Config {
     pub rate_limit_apikey: u32,
     /// Failed logins per IP and username before a 15-minute lock (`0` = off).
     pub login_max_failures: u32,
+    /// Browser origins allowed by CORS: `*` or a comma list; empty turns CORS off.
+    pub cors_origins: String,
+    /// Request headers allowed by CORS (empty: Authorization, Content-Type, ...).
+    pub cors_headers: String,
+    /// Whether CORS allows credentials.
+    pub cors_credentials: bool,
 }
 
 /// Secrets stay out of any debug output.
@@ -101,6 +107,9 @@ impl Default for Config {
             rate_limit_user: 100,
             rate_limit_apikey: 1000,
             login_max_failures: 5,
+            cors_origins: String::new(),
+            cors_headers: String::new(),
+            cors_credentials: false,
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct Doubles {
     pub limits: Limits,
     pub prefix: String,
     pub max_body_bytes: usize,
+    /// CORS origins (`*`, a comma list, or empty for off).
+    pub cors_origins: String,
 }
 
 impl Default for Doubles {
@@ -41,6 +43,7 @@ impl Default for Doubles {
             limits: Limits::default(),
             prefix: String::new(),
             max_body_bytes: 2 * 1024 * 1024,
+            cors_origins: String::new(),
         }
     }
 }
@@ -82,6 +85,7 @@ impl Doubles {
             idempotency: None,
             auth: None,
             rate_limiter: moon_http::RateLimiter::new(0, 0),
+            cors: moon_http::Cors::new(&self.cors_origins, "", false),
             version: "test",
             prefix: self.prefix,
             max_body_bytes: self.max_body_bytes,
@@ -236,6 +240,7 @@ pub async fn sql_app_secured(
         idempotency: Some(Arc::new(idempotency)),
         auth,
         rate_limiter,
+        cors: moon_http::Cors::default(),
         version: "test",
         prefix: String::new(),
         max_body_bytes: 2 * 1024 * 1024,

@@ -155,3 +155,60 @@ async fn a_panic_in_a_handler_is_a_json_500_and_the_server_goes_on() {
         "later requests are served"
     );
 }
+
+#[tokio::test]
+async fn cors_answers_preflights_for_allowed_origins_only() {
+    let mut doubles = Doubles::with_products();
+    doubles.cors_origins = "https://app.example".into();
+    let app = doubles.service();
+    let preflight =
+        salvo::test::TestClient::options(format!("{}/products:create", moon_tests::BASE))
+            .add_header("origin", "https://app.example", true)
+            .add_header("access-control-request-method", "POST", true)
+            .send(&app)
+            .await;
+    assert_eq!(preflight.status_code.map(|s| s.as_u16()), Some(204));
+    let header = |name: &str| {
+        preflight
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("access-control-allow-origin").as_deref(),
+        Some("https://app.example")
+    );
+    assert_eq!(
+        header("access-control-allow-methods").as_deref(),
+        Some("POST, OPTIONS")
+    );
+    assert!(header("access-control-allow-headers").is_some_and(|h| h.contains("Authorization")));
+    let foreign = salvo::test::TestClient::options(format!("{}/products:create", moon_tests::BASE))
+        .add_header("origin", "https://evil.example", true)
+        .send(&app)
+        .await;
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn internal_tables_are_never_collections() {
+    let app = Doubles::with_products().service();
+    for path in [
+        "/moon_users:list",
+        "/moon_collections:list",
+        "/moon_apikeys:get?id=x",
+    ] {
+        let answer = get(&app, path).await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (404, "COLLECTION_NOT_FOUND"),
+            "{path}"
+        );
+    }
+}

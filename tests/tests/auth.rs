@@ -532,7 +532,40 @@ async fn admin_rules_hold() {
     assert!(list.body["users"][0].get("password_hash").is_none());
     let unknown = call(&w.app, "GET", "/users:get?id=nope", None, Some(&admin)).await;
     assert_eq!((unknown.status, unknown.code()), (404, "NOT_FOUND"));
-    let _ = &w.auth;
+    // API key use is recorded in the background, not on the request path.
+    let (key, id) = make_key(&w.app, &admin, "readonly").await;
+    let fresh = call(
+        &w.app,
+        "GET",
+        &format!("/apikeys:get?id={id}"),
+        None,
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(fresh.body["apikey"]["last_used_at"], Json::Null);
+    assert_eq!(
+        call(&w.app, "GET", "/collections:list", None, Some(&key))
+            .await
+            .status,
+        200
+    );
+    w.auth.flush_key_usage().await;
+    let used = call(
+        &w.app,
+        "GET",
+        &format!("/apikeys:get?id={id}"),
+        None,
+        Some(&admin),
+    )
+    .await;
+    assert!(
+        used.body["apikey"]["last_used_at"].is_string(),
+        "{:?}",
+        used.body
+    );
+    assert!(
+        used.body["apikey"].get("key").is_none() && used.body["apikey"].get("key_hash").is_none()
+    );
 }
 
 #[tokio::test]

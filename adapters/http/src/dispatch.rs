@@ -35,6 +35,20 @@ impl Handler for Dispatcher {
         _ctrl: &mut FlowCtrl,
     ) {
         let state = &*self.state;
+        let origin = req
+            .headers()
+            .get("origin")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let preflight = req.method() == Method::OPTIONS;
+        self.serve(req, res).await;
+        state.cors.apply(origin.as_deref(), preflight, res);
+    }
+}
+
+impl Dispatcher {
+    async fn serve(&self, req: &mut Request, res: &mut Response) {
+        let state = &*self.state;
         let path = req.uri().path().to_owned();
         let route = strip_prefix(&path, &state.prefix).and_then(Route::parse);
         let caller = match access::authenticate(state, req, route.as_ref()).await {
@@ -77,9 +91,7 @@ impl Handler for Dispatcher {
         }
         write(res, outcome, caller.rate);
     }
-}
 
-impl Dispatcher {
     async fn route(
         &self,
         req: &mut Request,

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+mod cors;
 mod dispatch;
 mod error;
 mod handlers;
@@ -22,6 +23,7 @@ use moon_application::{
 };
 use salvo::{Router, Service};
 
+pub use cors::{Cors, DEFAULT_HEADERS as DEFAULT_CORS_HEADERS};
 pub use error::ApiError;
 pub use rate_limit::RateLimiter;
 
@@ -34,6 +36,8 @@ pub struct AppState {
     pub auth: Option<Arc<AuthService>>,
     /// Requests per minute per user and API key.
     pub rate_limiter: RateLimiter,
+    /// Which browser origins may call.
+    pub cors: Cors,
     /// Idempotent writes; `None` turns `Idempotency-Key` off.
     pub idempotency: Option<Arc<IdempotencyService>>,
     /// The version `/health` reports.
