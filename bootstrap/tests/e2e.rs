@@ -16,6 +16,8 @@ struct Moon {
     http: reqwest::Client,
     /// The admin's access token (logged in at start).
     token: String,
+    /// Everything Moon wrote to stderr so far.
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// The first admin every test instance is started with.
@@ -49,10 +51,16 @@ impl Moon {
             .unwrap_or_else(|e| panic!("cannot start moon: {e}"));
         let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
         let (tx, rx) = mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = std::sync::Arc::clone(&logs);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some((_, address)) = line.split_once("Moon listening on ") {
                     let _ = tx.send(address.trim().to_owned());
+                }
+                if let Ok(mut all) = sink.lock() {
+                    all.push_str(&line);
+                    all.push('\n');
                 }
             }
         });
@@ -64,6 +72,7 @@ impl Moon {
             base,
             http: reqwest::Client::new(),
             token: String::new(),
+            logs,
         };
         moon.token = moon.login(ADMIN.0, ADMIN.1);
         moon
@@ -118,6 +127,15 @@ impl Moon {
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"));
         read(res).await
+    }
+
+    /// Sends SIGTERM, waits, and returns the exit status with everything logged.
+    fn stop_and_keep_logs(self) -> (std::process::ExitStatus, String) {
+        let logs = std::sync::Arc::clone(&self.logs);
+        let status = self.stop();
+        std::thread::sleep(Duration::from_millis(100));
+        let text = logs.lock().map(|l| l.clone()).unwrap_or_default();
+        (status, text)
     }
 
     /// Sends SIGTERM and waits for a clean exit.
@@ -518,4 +536,101 @@ fn an_unreachable_database_fails_start_up_with_one_clear_redacted_line() {
         "{text}"
     );
     assert!(!text.contains("hunter2"));
+}
+
+#[tokio::test]
+async fn logs_never_carry_passwords_tokens_or_keys() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let moon = Moon::start_with(
+        dir.path(),
+        None,
+        &[
+            ("MOON_LOG", "debug"),
+            ("MOON_JWT_SECRET", "jwt-secret-that-must-not-leak"),
+        ],
+    );
+    let mut secrets = vec![
+        ADMIN.1.to_owned(),
+        moon.token.clone(),
+        "jwt-secret-that-must-not-leak".to_owned(),
+    ];
+    let (status, login) = moon
+        .post(
+            "/auth:login",
+            &json!({"username": "admin", "password": ADMIN.1}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let refresh = login["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    secrets.push(
+        login["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    let (_, renewed) = moon
+        .post("/auth:refresh", &json!({"refresh_token": refresh}))
+        .await;
+    secrets.push(refresh.clone());
+    secrets.push(
+        renewed["refresh_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    );
+    let (status, _) = moon
+        .post("/auth:refresh", &json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(status, 401, "reuse");
+    let (_, created) = moon
+        .post(
+            "/apikeys:create",
+            &json!({"name": "scanner", "role": "readonly"}),
+        )
+        .await;
+    let key = created["key"].as_str().unwrap_or_default().to_owned();
+    secrets.push(key.clone());
+    let res = moon
+        .http
+        .get(format!("{}/collections:list", moon.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(res.status().as_u16(), 200);
+    let (status, _) = moon
+        .post(
+            "/users:create",
+            &json!({"username": "ada", "password": "Lovelace1815"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    secrets.push("Lovelace1815".to_owned());
+    let (status, body) = moon
+        .post(
+            "/auth:login",
+            &json!({"username": "ada", "password": "WrongPass99"}),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        !body.to_string().contains("WrongPass99"),
+        "not in error bodies either"
+    );
+    secrets.push("WrongPass99".to_owned());
+    let status = moon.stop_and_keep_logs();
+    let logs = status.1;
+    assert!(
+        logs.contains("request"),
+        "debug logs were captured:\n{logs}"
+    );
+    for secret in secrets.iter().filter(|s| s.len() >= 8) {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret leaked into the logs"
+        );
+    }
 }
