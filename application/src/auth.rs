@@ -3,6 +3,7 @@
 //! every request (cached in memory, invalidated by every change made here).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -37,6 +38,16 @@ impl Default for AuthPolicy {
     }
 }
 
+/// JWTs remembered as verified, at most (expired ones are dropped when full).
+const MAX_VERIFIED_TOKENS: usize = 10_000;
+
+/// An API key in the cache, with when it was last used (Unix seconds; 0 = not since the
+/// last flush).
+struct CachedKey {
+    key: ApiKey,
+    last_used: AtomicI64,
+}
+
 /// A successful login or refresh.
 #[derive(Debug, Clone)]
 pub struct TokenPair {
@@ -55,10 +66,11 @@ pub struct AuthService {
     policy: AuthPolicy,
     users: DashMap<String, Arc<User>>,
     sessions: DashMap<String, Arc<Session>>,
-    keys: DashMap<String, Arc<ApiKey>>,
+    /// API keys by their full bearer text.
+    keys: DashMap<String, Arc<CachedKey>>,
+    /// JWTs already verified, with their claims (expiry still checked on every use).
+    verified_tokens: DashMap<String, AccessClaims>,
     failures: DashMap<String, (u32, DateTime<Utc>)>,
-    /// API keys used since the last flush, with when (written to the database in batches).
-    touched: DashMap<String, DateTime<Utc>>,
 }
 
 fn unauthorized() -> AppError {
@@ -83,8 +95,8 @@ impl AuthService {
             users: DashMap::new(),
             sessions: DashMap::new(),
             keys: DashMap::new(),
+            verified_tokens: DashMap::new(),
             failures: DashMap::new(),
-            touched: DashMap::new(),
         }
     }
 
@@ -93,25 +105,31 @@ impl AuthService {
     /// # Errors
     /// [`AppError::Unauthorized`] for anything that is not a live credential.
     pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AppError> {
-        if let Some(secret) = bearer.strip_prefix(API_KEY_PREFIX) {
-            let hash = sha256_hex(format!("{API_KEY_PREFIX}{secret}").as_bytes());
-            let cached = self.keys.get(&hash).map(|key| (**key).clone());
-            let key = match cached {
-                Some(key) => key,
+        if bearer.starts_with(API_KEY_PREFIX) {
+            let cached = self.keys.get(bearer).map(|entry| Arc::clone(&entry));
+            let entry = match cached {
+                Some(entry) => entry,
                 None => {
+                    let hash = sha256_hex(bearer.as_bytes());
                     let key = self
                         .repo
                         .key_by_hash(&hash)
                         .await?
                         .ok_or_else(unauthorized)?;
-                    self.keys.insert(hash, Arc::new(key.clone()));
-                    key
+                    let entry = Arc::new(CachedKey {
+                        key,
+                        last_used: AtomicI64::new(0),
+                    });
+                    self.keys.insert(bearer.to_owned(), Arc::clone(&entry));
+                    entry
                 }
             };
-            self.touched.insert(key.id.clone(), self.clock.now());
-            return Ok(Principal::ApiKey(key));
+            entry
+                .last_used
+                .store(self.clock.now().timestamp(), Ordering::Relaxed);
+            return Ok(Principal::ApiKey(entry.key.clone()));
         }
-        let claims = self.tokens.verify(bearer).ok_or_else(unauthorized)?;
+        let claims = self.verified(bearer)?;
         let session = self
             .session(&claims.session_id)
             .await?
@@ -124,6 +142,26 @@ impl AuthService {
             user: (*user).clone(),
             session_id: session.id.clone(),
         })
+    }
+
+    /// The claims of a JWT: checked once (signature, algorithm, expiry), then remembered
+    /// until it expires, so a token's later requests skip the HMAC and JSON work.
+    fn verified(&self, token: &str) -> Result<AccessClaims, AppError> {
+        let now = self.clock.now().timestamp();
+        if let Some(claims) = self.verified_tokens.get(token) {
+            if claims.expires_at > now {
+                return Ok(claims.clone());
+            }
+        }
+        let claims = self.tokens.verify(token).ok_or_else(unauthorized)?;
+        if self.verified_tokens.len() >= MAX_VERIFIED_TOKENS {
+            self.verified_tokens.retain(|_, c| c.expires_at > now);
+        }
+        if self.verified_tokens.len() < MAX_VERIFIED_TOKENS {
+            self.verified_tokens
+                .insert(token.to_owned(), claims.clone());
+        }
+        Ok(claims)
     }
 
     pub(crate) async fn user(&self, id: &str) -> Result<Option<Arc<User>>, AppError> {
@@ -168,18 +206,20 @@ impl AuthService {
     }
 
     /// Writes the `last_used_at` of the API keys used since the last call (no database
-    /// write on the request path).
+    /// write on the request path: each use only stamps an atomic in the cache).
     pub async fn flush_key_usage(&self) {
-        let used: Vec<(String, DateTime<Utc>)> = self
-            .touched
+        let used: Vec<(String, i64)> = self
+            .keys
             .iter()
-            .map(|e| (e.key().clone(), *e.value()))
+            .filter_map(|entry| {
+                let at = entry.last_used.swap(0, Ordering::Relaxed);
+                (at > 0).then(|| (entry.key.id.clone(), at))
+            })
             .collect();
         for (id, at) in used {
-            self.touched.remove_if(&id, |_, t| *t == at);
             match self.repo.key(&id).await {
                 Ok(Some(mut key)) => {
-                    key.last_used_at = Some(at);
+                    key.last_used_at = DateTime::<Utc>::from_timestamp(at, 0);
                     if let Err(e) = self.repo.save_key(&key, false).await {
                         tracing::warn!(error = %e, "cannot record API key use");
                     }

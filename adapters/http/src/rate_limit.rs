@@ -1,6 +1,8 @@
 //! Per-caller request limits: a fixed one-minute window per user or API key in a dashmap
 //! (lock-free per entry, nothing written to the database), with the `X-RateLimit-*` headers.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
@@ -11,7 +13,15 @@ use moon_domain::Principal;
 pub struct RateLimiter {
     per_user: u32,
     per_key: u32,
-    windows: DashMap<String, (u64, u32)>,
+    windows: DashMap<String, Arc<Window>>,
+}
+
+/// One caller's current minute and how many requests it made in it (atomics: callers
+/// share a read lock on the map, never a write lock, on the hot path).
+#[derive(Debug, Default)]
+struct Window {
+    minute: AtomicU64,
+    count: AtomicU32,
 }
 
 /// The headers a limited caller gets on every answer.
@@ -47,22 +57,32 @@ impl RateLimiter {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let minute = now / 60;
-        let mut entry = self.windows.entry(principal.scope()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+        let scope = principal.scope();
+        let existing = self.windows.get(&scope).map(|w| Arc::clone(&w));
+        let window =
+            existing.unwrap_or_else(|| Arc::clone(&self.windows.entry(scope).or_default()));
+        let seen = window.minute.load(Ordering::Acquire);
+        if seen != minute
+            && window
+                .minute
+                .compare_exchange(seen, minute, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            window.count.store(0, Ordering::Release);
         }
         let reset = (minute + 1) * 60;
-        if entry.1 >= limit {
+        let used = window.count.fetch_add(1, Ordering::AcqRel);
+        if used >= limit {
+            window.count.fetch_sub(1, Ordering::AcqRel);
             return Some(Err(RateHeaders {
                 limit,
                 remaining: 0,
                 reset,
             }));
         }
-        entry.1 += 1;
         Some(Ok(RateHeaders {
             limit,
-            remaining: limit - entry.1,
+            remaining: limit - used - 1,
             reset,
         }))
     }
