@@ -29,7 +29,6 @@ run() { # label, wrk args...
 
 start MOON_AUTH=false
 python3 bench/seed.py 127.0.0.1 "$port" 10000 > "$work/ids.txt"
-run "auth off"
 stop
 
 start MOON_AUTH=true
@@ -37,6 +36,10 @@ token=$(curl -s -X POST "$base/auth:login" -H 'Content-Type: application/json' \
   -d '{"username":"admin","password":"Admin12345"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 key=$(curl -s -X POST "$base/apikeys:create" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   -d '{"name":"bench","role":"readonly"}' | sed 's/.*"key":"\([^"]*\)".*/\1/')
-run "JWT" -H "Authorization: Bearer $token"
-run "API key" -H "Authorization: Bearer $key"
 stop
+# Each scenario in a fresh process, so none inherits another's warm-up or drift.
+for round in 1 2; do
+  start MOON_AUTH=false; run "auth off (round $round)"; stop
+  start MOON_AUTH=true; run "JWT (round $round)" -H "Authorization: Bearer $token"; stop
+  start MOON_AUTH=true; run "API key (round $round)" -H "Authorization: Bearer $key"; stop
+done

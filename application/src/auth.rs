@@ -148,10 +148,10 @@ impl AuthService {
     /// until it expires, so a token's later requests skip the HMAC and JSON work.
     fn verified(&self, token: &str) -> Result<AccessClaims, AppError> {
         let now = self.clock.now().timestamp();
-        if let Some(claims) = self.verified_tokens.get(token) {
-            if claims.expires_at > now {
-                return Ok(claims.clone());
-            }
+        if let Some(claims) = self.verified_tokens.get(token)
+            && claims.expires_at > now
+        {
+            return Ok(claims.clone());
         }
         let claims = self.tokens.verify(token).ok_or_else(unauthorized)?;
         if self.verified_tokens.len() >= MAX_VERIFIED_TOKENS {

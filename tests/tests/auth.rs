@@ -9,6 +9,7 @@ use moon_domain::AccessClaims;
 use moon_domain::ports::{Clock, TokenIssuer};
 use moon_security::{Argon2Hasher, JwtIssuer};
 use moon_sql::{PoolOptions, SqlAuthRepository, SqlDatabase};
+use moon_tests::engines::{Engine, TestDatabase};
 use moon_tests::{Answer, BASE, sql_app_secured};
 use salvo::Service;
 use salvo::test::{ResponseExt, TestClient};
@@ -29,13 +30,23 @@ struct World {
     app: Service,
     auth: Arc<AuthService>,
     clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
+    _db: TestDatabase,
+}
+
+impl World {
+    /// Drops the test database (PostgreSQL, MySQL; SQLite's directory goes on its own).
+    async fn finish(self) {
+        self._db.drop_database().await;
+    }
 }
 
 async fn world(per_user: u32, per_key: u32) -> World {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("sqlite://{}", dir.path().join("auth.db").display());
-    let db = SqlDatabase::connect(&url, PoolOptions::default())
+    world_on(Engine::Sqlite, per_user, per_key).await
+}
+
+async fn world_on(engine: Engine, per_user: u32, per_key: u32) -> World {
+    let test_db = TestDatabase::create(engine).await;
+    let db = SqlDatabase::connect(&test_db.url, PoolOptions::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let repo = SqlAuthRepository::open(db.clone())
@@ -64,7 +75,7 @@ async fn world(per_user: u32, per_key: u32) -> World {
         app,
         auth,
         clock,
-        _dir: dir,
+        _db: test_db,
     }
 }
 
@@ -155,9 +166,8 @@ async fn make_key(app: &Service, admin: &str, role: &str) -> (String, String) {
 /// A caller and the statuses it must get: read, admin-only, record write, auth:me.
 type Expectation<'a> = (&'a str, Option<&'a str>, u16, u16, u16, u16);
 
-#[tokio::test]
-async fn every_route_answers_each_caller_as_the_role_table_says() {
-    let w = world(0, 0).await;
+async fn role_table_on(engine: Engine) {
+    let w = world_on(engine, 0, 0).await;
     let admin = token(&w.app, "admin", "Admin12345").await;
     let setup = call(
         &w.app,
@@ -272,11 +282,11 @@ async fn every_route_answers_each_caller_as_the_role_table_says() {
         login(&w.app, "admin", "wrong").await.body["error"],
         "same message either way"
     );
+    w.finish().await;
 }
 
-#[tokio::test]
-async fn forged_stale_and_ended_credentials_are_401() {
-    let w = world(0, 0).await;
+async fn attacks_on(engine: Engine) {
+    let w = world_on(engine, 0, 0).await;
     let admin = token(&w.app, "admin", "Admin12345").await;
     let me = |t: String| {
         let app = &w.app;
@@ -473,6 +483,7 @@ async fn forged_stale_and_ended_credentials_are_401() {
         (wrong_old.status, wrong_old.code()),
         (400, "VALIDATION_ERROR")
     );
+    w.finish().await;
 }
 
 #[tokio::test]
@@ -636,4 +647,32 @@ async fn repeated_login_failures_lock_the_pair_until_the_window_passes() {
         200,
         "the lock ends with its window"
     );
+}
+
+macro_rules! on_every_engine {
+    ($($name:ident => $body:ident,)*) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test] async fn $name() { $body(Engine::Sqlite).await; })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test] async fn $name() {
+                if Engine::configured().contains(&Engine::Postgres) { $body(Engine::Postgres).await; }
+                else { eprintln!("PostgreSQL not configured: not run"); }
+            })*
+        }
+        mod mysql {
+            use super::*;
+            $(#[tokio::test] async fn $name() {
+                if Engine::configured().contains(&Engine::MySql) { $body(Engine::MySql).await; }
+                else { eprintln!("MySQL not configured: not run"); }
+            })*
+        }
+    };
+}
+
+on_every_engine! {
+    every_route_answers_each_caller_as_the_role_table_says => role_table_on,
+    forged_stale_and_ended_credentials_are_401 => attacks_on,
 }
