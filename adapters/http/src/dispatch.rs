@@ -199,6 +199,14 @@ fn check_method(req: &Request, kind: Kind) -> Result<Option<Reply>, ApiError> {
     }
 }
 
+/// JSON bodies end with a newline, so shell users see one answer per line.
+fn with_newline(mut body: Vec<u8>) -> Vec<u8> {
+    if body.last() != Some(&b'\n') {
+        body.push(b'\n');
+    }
+    body
+}
+
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<RateHeaders>) {
@@ -224,7 +232,7 @@ fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<Rate
             }
             if !reply.body.is_empty() {
                 res.headers_mut().insert(CONTENT_TYPE, JSON);
-                let _ = res.write_body(reply.body);
+                let _ = res.write_body(with_newline(reply.body));
             }
         }
         Err(error) => {
@@ -238,7 +246,7 @@ fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<Rate
                     .insert("retry-after", HeaderValue::from(retry));
             }
             res.headers_mut().insert(CONTENT_TYPE, JSON);
-            let _ = res.write_body(error.body());
+            let _ = res.write_body(with_newline(error.body()));
         }
     }
 }

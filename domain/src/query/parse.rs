@@ -190,7 +190,7 @@ fn parse(
             ));
         }
     }
-    if let Some(raw) = single(params, "after")? {
+    if let Some(raw) = single(params, "after")?.filter(|raw| !raw.is_empty()) {
         query.after = Some(Cursor::decode(raw, &query).map_err(|m| invalid("after", m))?);
     }
     Ok(query)
