@@ -79,6 +79,12 @@ impl CollectionService {
         Ok(out)
     }
 
+    /// Every collection's schema, sorted by name (for the live documentation).
+    #[must_use]
+    pub fn schemas(&self) -> Vec<Arc<Collection>> {
+        self.registry.list()
+    }
+
     /// The schema of one collection.
     ///
     /// # Errors

@@ -10,7 +10,7 @@ use moon_application::{
     RecordService, SchemaGate,
 };
 use moon_domain::ports::{CollectionRepository, SystemClock};
-use moon_http::{AppState, Cors, RateLimiter, normalise_prefix};
+use moon_http::{AppState, Cors, DocsCache, RateLimiter, normalise_prefix};
 use moon_sql::{
     PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlIdempotencyStore,
     SqlRecordRepository, redact,
@@ -113,6 +113,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             &config.cors_headers,
             config.cors_credentials,
         ),
+        docs: DocsCache::default(),
+        docs_public: config.docs_public,
         health: Arc::new(HealthService::new(Arc::new(SqlDatabaseHealth::new(
             db.clone(),
         )))),

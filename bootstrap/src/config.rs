@@ -62,6 +62,8 @@ pub struct Config {
     pub cors_headers: String,
     /// Whether CORS allows credentials.
     pub cors_credentials: bool,
+    /// Whether anonymous callers see the collections in the docs.
+    pub docs_public: bool,
 }
 
 /// Secrets stay out of any debug output.
@@ -110,6 +112,7 @@ impl Default for Config {
             cors_origins: String::new(),
             cors_headers: String::new(),
             cors_credentials: false,
+            docs_public: false,
         }
     }
 }

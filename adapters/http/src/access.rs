@@ -38,6 +38,22 @@ pub async fn authenticate(
     let Some(auth) = &state.auth else {
         return Ok(Caller::default());
     };
+    if matches!(route, Some(Route::Docs(_))) {
+        // Public, but a valid credential shows the collections too.
+        let bearer = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let principal = match bearer {
+            Some(token) => auth.authenticate(token.trim()).await.ok(),
+            None => None,
+        };
+        return Ok(Caller {
+            principal,
+            rate: None,
+        });
+    }
     let needs_caller = route.is_some_and(|r| !is_public(r));
     if !needs_caller || req.method() == Method::OPTIONS {
         return Ok(Caller::default());

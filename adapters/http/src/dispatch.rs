@@ -107,6 +107,12 @@ impl Dispatcher {
                 }
                 Ok(health::health(state).await)
             }
+            Route::Docs(page) => {
+                if let Some(preflight) = check_method(req, Kind::Read)? {
+                    return Ok(preflight);
+                }
+                crate::docs::serve(state, req, caller, page)
+            }
             Route::Auth(action) => {
                 if let Some(preflight) = check_method(req, action.kind())? {
                     return Ok(preflight);
@@ -230,9 +236,20 @@ fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<Rate
                 res.headers_mut()
                     .insert(ALLOW, HeaderValue::from_static(allow));
             }
+            for (name, value) in &reply.headers {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    res.headers_mut().insert(*name, value);
+                }
+            }
             if !reply.body.is_empty() {
-                res.headers_mut().insert(CONTENT_TYPE, JSON);
-                let _ = res.write_body(with_newline(reply.body));
+                let json = reply.content_type == crate::reply::JSON;
+                res.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+                let _ = res.write_body(if json {
+                    with_newline(reply.body)
+                } else {
+                    reply.body
+                });
             }
         }
         Err(error) => {

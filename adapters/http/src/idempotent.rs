@@ -66,6 +66,8 @@ pub async fn start(state: &AppState, req: &mut Request, caller: &str) -> Start {
             etag: answer.etag,
             allow: None,
             replayed: true,
+            content_type: crate::reply::JSON,
+            headers: Vec::new(),
         })),
         Ok(Reservation::Conflict { in_flight }) => Start::Answered(Err(ApiError::new(
             StatusCode::CONFLICT,

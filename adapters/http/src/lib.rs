@@ -5,6 +5,7 @@
 mod access;
 mod cors;
 mod dispatch;
+mod docs;
 mod error;
 mod handlers;
 mod idempotent;
@@ -24,6 +25,7 @@ use moon_application::{
 use salvo::{Router, Service};
 
 pub use cors::{Cors, DEFAULT_HEADERS as DEFAULT_CORS_HEADERS};
+pub use docs::DocsCache;
 pub use error::ApiError;
 pub use rate_limit::RateLimiter;
 
@@ -38,6 +40,10 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     /// Which browser origins may call.
     pub cors: Cors,
+    /// Built documentation, kept until the schema changes.
+    pub docs: DocsCache,
+    /// Whether anonymous callers see the collections in the docs too.
+    pub docs_public: bool,
     /// Idempotent writes; `None` turns `Idempotency-Key` off.
     pub idempotency: Option<Arc<IdempotencyService>>,
     /// The version `/health` reports.

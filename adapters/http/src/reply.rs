@@ -3,6 +3,9 @@
 use salvo::http::StatusCode;
 use serde::Serialize;
 
+/// The default media type.
+pub const JSON: &str = "application/json";
+
 /// What a handler answers when it succeeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -14,6 +17,10 @@ pub struct Reply {
     pub allow: Option<&'static str>,
     /// A stored answer replayed for a repeated `Idempotency-Key`.
     pub replayed: bool,
+    /// The body's media type (JSON unless a page or asset says otherwise).
+    pub content_type: &'static str,
+    /// Further headers (`Cache-Control`, `Location`, ...).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -25,6 +32,8 @@ impl Reply {
             etag: None,
             allow: None,
             replayed: false,
+            content_type: JSON,
+            headers: Vec::new(),
         }
     }
 
@@ -42,6 +51,8 @@ impl Reply {
             etag: Some(etag),
             allow: None,
             replayed: false,
+            content_type: JSON,
+            headers: Vec::new(),
         }
     }
 
@@ -54,7 +65,25 @@ impl Reply {
             etag: None,
             allow: None,
             replayed: false,
+            content_type: JSON,
+            headers: Vec::new(),
         }
+    }
+
+    /// A non-JSON body (a page, an asset, Markdown).
+    #[must_use]
+    pub fn raw(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Self {
+        let mut reply = Self::no_content();
+        reply.status = status;
+        reply.content_type = content_type;
+        reply.body = body;
+        reply
+    }
+
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
     }
 
     #[must_use]

@@ -5,6 +5,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route<'a> {
     Health,
+    /// `/openapi.json`, `/docs`, `/doc/...`.
+    Docs(crate::docs::DocsRoute),
     Collections(CollectionsAction),
     Auth(AuthAction),
     /// `/users:{action}` (admin).
@@ -122,6 +124,9 @@ impl<'a> Route<'a> {
     /// Parses a path (prefix already removed); `None` when it names no route.
     #[must_use]
     pub fn parse(path: &'a str) -> Option<Self> {
+        if let Some(docs) = crate::docs::DocsRoute::parse(path) {
+            return Some(Self::Docs(docs));
+        }
         let segment = path.strip_prefix('/')?;
         if segment == "health" {
             return Some(Self::Health);

@@ -1,0 +1,403 @@
+//! The OpenAPI 3.1 document, built from the live registry: the system routes, and for each
+//! collection every action with its parameters (filters per column type), bodies and
+//! answers, typed from its columns.
+
+use moon_domain::{Collection, FieldType, FilterOp};
+use serde_json::{Map, Value as Json, json};
+
+const OPS: [FilterOp; 14] = [
+    FilterOp::Eq,
+    FilterOp::Ne,
+    FilterOp::Gt,
+    FilterOp::Gte,
+    FilterOp::Lt,
+    FilterOp::Lte,
+    FilterOp::Like,
+    FilterOp::Contains,
+    FilterOp::IContains,
+    FilterOp::StartsWith,
+    FilterOp::EndsWith,
+    FilterOp::In,
+    FilterOp::Null,
+    FilterOp::NotNull,
+];
+
+/// The JSON Schema of a value of `ty`.
+fn type_schema(ty: FieldType, nullable: bool) -> Json {
+    let mut schema = match ty {
+        FieldType::String => json!({"type": "string"}),
+        FieldType::Integer => json!({"type": "integer", "format": "int64"}),
+        FieldType::Decimal { scale } => {
+            let int_digits = 19 - scale;
+            let pattern = if scale == 0 {
+                format!("^-?[0-9]{{1,{int_digits}}}$")
+            } else {
+                format!("^-?[0-9]{{1,{int_digits}}}(\\.[0-9]{{1,{scale}}})?$")
+            };
+            json!({"type": "string", "pattern": pattern, "description": format!("exact decimal with {scale} fractional digits, as a string")})
+        }
+        FieldType::Boolean => json!({"type": "boolean"}),
+        FieldType::Datetime => json!({"type": "string", "format": "date-time"}),
+        FieldType::Json => json!({"type": ["object", "array"]}),
+    };
+    if nullable {
+        let base = schema.get("type").cloned().unwrap_or(Json::Null);
+        let types = match base {
+            Json::Array(mut items) => {
+                items.push(json!("null"));
+                Json::Array(items)
+            }
+            other => json!([other, "null"]),
+        };
+        schema["type"] = types;
+    }
+    schema
+}
+
+fn reference(name: &str) -> Json {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn error_responses(codes: &[&str]) -> Map<String, Json> {
+    let mut map = Map::new();
+    for code in codes {
+        map.insert(
+            (*code).to_owned(),
+            json!({"description": "error", "content": {"application/json": {"schema": reference("Error")}}}),
+        );
+    }
+    map
+}
+
+fn body(schema: Json) -> Json {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+fn ok(status: &str, description: &str, schema: Json, errors: &[&str]) -> Json {
+    let mut responses = error_responses(errors);
+    responses.insert(
+        status.to_owned(),
+        json!({"description": description, "content": {"application/json": {"schema": schema}}}),
+    );
+    Json::Object(responses)
+}
+
+fn query(name: &str, description: &str, schema: Json, required: bool) -> Json {
+    json!({"name": name, "in": "query", "required": required, "description": description, "schema": schema})
+}
+
+/// Pascal-case name of a collection's schemas (`order_items` → `OrderItems`).
+fn pascal(name: &str) -> String {
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut chars = p.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn collection_schemas(c: &Collection, schemas: &mut Map<String, Json>) {
+    let base = pascal(c.name.as_str());
+    let mut record = Map::new();
+    record.insert(
+        "id".into(),
+        json!({"type": "string", "description": "ULID", "readOnly": true}),
+    );
+    let mut input = Map::new();
+    let mut required_input = Vec::new();
+    for column in &c.columns {
+        let schema = type_schema(column.field_type, column.nullable);
+        record.insert(column.name.to_string(), schema.clone());
+        input.insert(column.name.to_string(), schema);
+        if !column.nullable {
+            required_input.push(json!(column.name.as_str()));
+        }
+    }
+    record.insert(
+        "created_at".into(),
+        json!({"type": "string", "format": "date-time", "readOnly": true}),
+    );
+    record.insert(
+        "updated_at".into(),
+        json!({"type": "string", "format": "date-time", "readOnly": true}),
+    );
+    let mut record_required = vec![json!("id"), json!("created_at"), json!("updated_at")];
+    record_required.extend(c.columns.iter().map(|col| json!(col.name.as_str())));
+    schemas.insert(
+        base.clone(),
+        json!({"type": "object", "properties": record, "required": record_required}),
+    );
+    schemas.insert(
+        format!("{base}Input"),
+        json!({"type": "object", "properties": input.clone(), "required": required_input, "additionalProperties": false}),
+    );
+    schemas.insert(format!("{base}Patch"), json!({"type": "object", "properties": input, "additionalProperties": false, "minProperties": 1}));
+}
+
+fn collection_paths(c: &Collection, paths: &mut Map<String, Json>) {
+    let name = c.name.as_str();
+    let base = pascal(name);
+    let tag = json!([name]);
+    let mut list_params = vec![
+        query(
+            "limit",
+            "page size, 1-200 (default 15)",
+            json!({"type": "integer", "minimum": 1, "maximum": 200}),
+            false,
+        ),
+        query(
+            "after",
+            "next_cursor of the previous page",
+            json!({"type": "string"}),
+            false,
+        ),
+        query(
+            "sort",
+            "up to 5 fields, comma separated, '-' for descending",
+            json!({"type": "string"}),
+            false,
+        ),
+        query(
+            "q",
+            "case-insensitive substring over the string columns",
+            json!({"type": "string"}),
+            false,
+        ),
+        query(
+            "fields",
+            "only these fields (plus id), comma separated",
+            json!({"type": "string"}),
+            false,
+        ),
+        query(
+            "count",
+            "'none' skips the total",
+            json!({"type": "string", "enum": ["none"]}),
+            false,
+        ),
+    ];
+    let mut filters = Vec::new();
+    let system = [
+        ("id", FieldType::String),
+        ("created_at", FieldType::Datetime),
+        ("updated_at", FieldType::Datetime),
+    ];
+    for (field, ty) in system.into_iter().chain(
+        c.columns
+            .iter()
+            .map(|col| (col.name.as_str(), col.field_type)),
+    ) {
+        if FilterOp::Eq.fits(ty) {
+            filters.push(query(
+                field,
+                &format!("{field} equals (same as {field}[eq])"),
+                json!({"type": "string"}),
+                false,
+            ));
+        }
+        for op in OPS.iter().filter(|op| op.fits(ty)) {
+            filters.push(query(
+                &format!("{field}[{}]", op.name()),
+                &format!("filter: {field} {}", op.name()),
+                json!({"type": "string"}),
+                false,
+            ));
+        }
+    }
+    list_params.extend(filters.iter().cloned());
+    let data = |schema: Json| json!({"type": "object", "properties": {"data": schema, "message": {"type": "string"}}, "required": ["data"]});
+    let list_answer = json!({"type": "object", "properties": {
+        "data": {"type": "array", "items": reference(&base)},
+        "total": {"type": "integer"},
+        "next_cursor": {"type": ["string", "null"]},
+        "limit": {"type": "integer"}
+    }, "required": ["data", "next_cursor", "limit"]});
+    paths.insert(format!("/{name}:list"), json!({"get": {"tags": tag, "summary": format!("List {name}"), "operationId": format!("{name}_list"),
+        "parameters": list_params, "responses": ok("200", "a page of records", list_answer, &["400", "401", "403", "404"])}}));
+    paths.insert(format!("/{name}:get"), json!({"get": {"tags": tag, "summary": format!("Get one {name} record"), "operationId": format!("{name}_get"),
+        "parameters": [query("id", "record id (ULID)", json!({"type": "string"}), true), query("fields", "only these fields", json!({"type": "string"}), false)],
+        "responses": ok("200", "the record (ETag header)", data(reference(&base)), &["400", "401", "404"])}}));
+    paths.insert(format!("/{name}:schema"), json!({"get": {"tags": tag, "summary": format!("Fields of {name}"), "operationId": format!("{name}_schema"),
+        "responses": ok("200", "fields and record count", json!({"type": "object"}), &["401", "404"])}}));
+    paths.insert(format!("/{name}:create"), json!({"post": {"tags": tag, "summary": format!("Create {name} records"), "operationId": format!("{name}_create"),
+        "parameters": [query("atomic", "batches: all or nothing", json!({"type": "boolean"}), false)],
+        "requestBody": body(json!({"oneOf": [
+            {"type": "object", "properties": {"data": reference(&format!("{base}Input"))}, "required": ["data"], "additionalProperties": false},
+            {"type": "array", "items": reference(&format!("{base}Input")), "maxItems": 50}
+        ]})),
+        "responses": ok("201", "created", data(reference(&base)), &["207", "400", "401", "403", "404", "409", "413"])}}));
+    paths.insert(format!("/{name}:update"), json!({"post": {"tags": tag, "summary": format!("Update {name} records"), "operationId": format!("{name}_update"),
+        "parameters": [query("atomic", "batches: all or nothing", json!({"type": "boolean"}), false)],
+        "requestBody": body(json!({"type": "object", "properties": {"id": {"type": "string"}, "data": reference(&format!("{base}Patch"))}, "required": ["id", "data"]})),
+        "responses": ok("200", "updated", data(reference(&base)), &["207", "400", "401", "403", "404", "409", "412", "413"])}}));
+    paths.insert(format!("/{name}:destroy"), json!({"post": {"tags": tag, "summary": format!("Delete {name} records"), "operationId": format!("{name}_destroy"),
+        "parameters": [query("atomic", "batches: all or nothing", json!({"type": "boolean"}), false)],
+        "requestBody": body(json!({"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]})),
+        "responses": ok("200", "deleted", json!({"type": "object"}), &["207", "400", "401", "403", "404", "412", "413"])}}));
+    for aggregate in ["count", "sum", "avg", "min", "max"] {
+        let mut params = filters.clone();
+        if aggregate != "count" {
+            params.push(query(
+                "field",
+                "the column",
+                json!({"type": "string"}),
+                true,
+            ));
+        }
+        params.push(query("q", "search", json!({"type": "string"}), false));
+        paths.insert(format!("/{name}:{aggregate}"), json!({"get": {"tags": tag, "summary": format!("{aggregate} over {name}"), "operationId": format!("{name}_{aggregate}"),
+            "parameters": params,
+            "responses": ok("200", "the value", json!({"type": "object", "properties": {"value": {}}, "required": ["value"]}), &["400", "401", "404"])}}));
+    }
+}
+
+fn system_paths(paths: &mut Map<String, Json>) {
+    let public = json!([]);
+    let obj = json!({"type": "object"});
+    let mut add = |path: &str,
+                   method: &str,
+                   summary: &str,
+                   request: Option<Json>,
+                   secured: bool,
+                   errors: &[&str]| {
+        let mut op = json!({"tags": ["system"], "summary": summary, "operationId": path.trim_start_matches('/').replace(':', "_"),
+            "responses": ok("200", "ok", obj.clone(), errors)});
+        if let Some(schema) = request {
+            op["requestBody"] = body(schema);
+        }
+        if !secured {
+            op["security"] = public.clone();
+        }
+        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        entry[method] = op;
+    };
+    add(
+        "/health",
+        "get",
+        "Health of Moon and its database",
+        None,
+        false,
+        &[],
+    );
+    add(
+        "/auth:login",
+        "post",
+        "Log in",
+        Some(
+            json!({"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}, "required": ["username", "password"]}),
+        ),
+        false,
+        &["400", "401", "429"],
+    );
+    add(
+        "/auth:refresh",
+        "post",
+        "Trade a refresh token for a new pair",
+        Some(
+            json!({"type": "object", "properties": {"refresh_token": {"type": "string"}}, "required": ["refresh_token"]}),
+        ),
+        false,
+        &["400", "401"],
+    );
+    add(
+        "/auth:logout",
+        "post",
+        "End a session",
+        Some(
+            json!({"type": "object", "properties": {"refresh_token": {"type": "string"}}, "required": ["refresh_token"]}),
+        ),
+        true,
+        &["401"],
+    );
+    add("/auth:me", "get", "The caller", None, true, &["401", "403"]);
+    for action in ["list", "get"] {
+        add(
+            &format!("/collections:{action}"),
+            "get",
+            &format!("Collections: {action}"),
+            None,
+            true,
+            &["400", "401", "404"],
+        );
+        add(
+            &format!("/users:{action}"),
+            "get",
+            &format!("Users: {action}"),
+            None,
+            true,
+            &["401", "403", "404"],
+        );
+        add(
+            &format!("/apikeys:{action}"),
+            "get",
+            &format!("API keys: {action}"),
+            None,
+            true,
+            &["401", "403", "404"],
+        );
+    }
+    for action in ["create", "update", "destroy"] {
+        add(
+            &format!("/collections:{action}"),
+            "post",
+            &format!("Collections: {action}"),
+            Some(obj.clone()),
+            true,
+            &["400", "401", "403", "404", "409"],
+        );
+        add(
+            &format!("/users:{action}"),
+            "post",
+            &format!("Users: {action}"),
+            Some(obj.clone()),
+            true,
+            &["400", "401", "403", "404", "409"],
+        );
+        add(
+            &format!("/apikeys:{action}"),
+            "post",
+            &format!("API keys: {action}"),
+            Some(obj.clone()),
+            true,
+            &["400", "401", "403", "404"],
+        );
+    }
+}
+
+/// The whole document; `collections` empty for anonymous callers.
+#[must_use]
+pub fn document(version: &str, prefix: &str, collections: &[std::sync::Arc<Collection>]) -> Json {
+    let mut paths = Map::new();
+    system_paths(&mut paths);
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Error".into(),
+        json!({"type": "object", "properties": {"error": {"type": "string"}, "code": {"type": "string"}, "details": {"type": "object"}}, "required": ["error", "code"]}),
+    );
+    let mut tags =
+        vec![json!({"name": "system", "description": "health, auth, schema, users and API keys"})];
+    for c in collections {
+        collection_schemas(c, &mut schemas);
+        collection_paths(c, &mut paths);
+        tags.push(
+            json!({"name": c.name.as_str(), "description": format!("records of {}", c.name)}),
+        );
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Moon", "version": version, "description": "Live, schema-on-the-fly REST backend. Generated from the current schema."},
+        "servers": [{"url": if prefix.is_empty() { "/" } else { prefix }}],
+        "security": [{"bearer": []}],
+        "tags": tags,
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT or moon_live_ API key",
+                "description": "A JWT from /auth:login, or an API key starting moon_live_"}},
+            "schemas": schemas
+        }
+    })
+}
