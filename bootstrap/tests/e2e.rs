@@ -793,3 +793,50 @@ async fn a_client_driven_by_the_document_alone_creates_and_reads_a_record() {
         assert_eq!(&fetched["data"][name], value, "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_docs_page_renders_live_collections_and_try_it_out_works_in_chromium() {
+    let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    let ready = script_dir.join("node_modules/playwright-core").exists()
+        && Path::new("/usr/bin/chromium").exists();
+    if !ready {
+        assert!(
+            std::env::var("MOON_REQUIRE_BROWSER").is_err(),
+            "Chromium and playwright-core are required here (.ci/run installs them)"
+        );
+        eprintln!("chromium or playwright-core missing: browser test not run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let moon = Moon::start(dir.path(), None);
+    assert_eq!(moon.post("/collections:create", &schema()).await.0, 201);
+    assert_eq!(
+        moon.post(
+            "/products:create",
+            &json!({"data": {"title": "Lamp", "price": "9.99"}})
+        )
+        .await
+        .0,
+        201
+    );
+    let shot = dir.path().join("docs.png");
+    let out = Command::new("node")
+        .arg(script_dir.join("docs.mjs"))
+        .env("MOON_URL", &moon.base)
+        .env("MOON_TOKEN", &moon.token)
+        .env("SCREENSHOT", &shot)
+        .env("COLLECTION", "products")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node: {e}"));
+    assert!(
+        out.status.success(),
+        "browser run failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 10_000, "a real screenshot was taken ({size} bytes)");
+    if let Ok(keep) = std::env::var("MOON_KEEP_SCREENSHOT") {
+        let _ = std::fs::copy(&shot, keep);
+    }
+}
