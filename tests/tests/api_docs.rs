@@ -72,6 +72,16 @@ async fn openapi_follows_the_schema_on_the_next_request() {
     assert_ne!(after.header("etag"), Some(tag.as_str()));
     let props = &after.body["components"]["schemas"]["Products"]["properties"];
     assert!(props.get("quantity").is_some() && props.get("stock").is_none());
+    let md = TestClient::get(format!("{}/doc/llms.md", moon_tests::BASE))
+        .send(&app)
+        .await
+        .take_string()
+        .await
+        .unwrap_or_default();
+    assert!(
+        md.contains("| quantity |") && !md.contains("| stock |"),
+        "llms.md follows the schema too"
+    );
 }
 
 #[tokio::test]

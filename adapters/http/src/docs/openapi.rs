@@ -391,12 +391,14 @@ pub fn document(version: &str, prefix: &str, collections: &[std::sync::Arc<Colle
         "openapi": "3.1.0",
         "info": {"title": "Moon", "version": version, "description": "Live, schema-on-the-fly REST backend. Generated from the current schema."},
         "servers": [{"url": if prefix.is_empty() { "/" } else { prefix }}],
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"apiKey": []}],
         "tags": tags,
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT or moon_live_ API key",
-                "description": "A JWT from /auth:login, or an API key starting moon_live_"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An access token from /auth:login"},
+                "apiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "moon_live_ API key", "description": "An API key from /apikeys:create, sent as a bearer token"}
+            },
             "schemas": schemas
         }
     })
