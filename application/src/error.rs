@@ -32,6 +32,8 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("the record changed since you read it (If-Match does not match)")]
     PreconditionFailed,
     #[error("the maximum of {max} collections is reached")]

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod records;
 pub mod registry;
 pub mod secrets;
+pub mod webhooks;
 
 pub use accounts::{KeyChanges, NewUser, UserChanges};
 pub use auth::{API_KEY_PREFIX, AuthPolicy, AuthService, TokenPair};
@@ -26,3 +27,4 @@ pub use idempotency::IdempotencyService;
 pub use limits::Limits;
 pub use records::{ListPage, Params, RecordService};
 pub use registry::InMemorySchemaRegistry;
+pub use webhooks::{Ingested, RetryPolicy, WebhookService};

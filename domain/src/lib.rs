@@ -14,6 +14,7 @@ pub mod record;
 pub mod schema_change;
 pub mod validation;
 pub mod value;
+pub mod webhook;
 
 pub use auth::{AccessClaims, ApiKey, Principal, Role, Session, User};
 pub use batch::{BatchFailure, BatchOutcome, BatchWrite};
@@ -30,3 +31,4 @@ pub use schema_change::{
     ColumnRename, PlannedColumn, SchemaChange, SchemaError, SchemaPlan, check_columns,
 };
 pub use value::Value;
+pub use webhook::{EventStatus, SignatureScheme, WebhookEndpoint, WebhookEvent};

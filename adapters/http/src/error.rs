@@ -211,6 +211,7 @@ impl From<AppError> for ApiError {
                 error
             }
             AppError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message),
+            AppError::Conflict(_) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
             AppError::PreconditionFailed => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "PRECONDITION_FAILED",

@@ -18,6 +18,7 @@ mod rebuild;
 mod reconcile;
 mod records;
 mod table;
+mod webhooks;
 mod writes;
 
 pub use auth::SqlAuthRepository;
@@ -27,3 +28,4 @@ pub use dialect::Backend;
 pub use health::SqlDatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;
 pub use records::SqlRecordRepository;
+pub use webhooks::SqlWebhookRepository;
