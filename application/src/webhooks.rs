@@ -79,7 +79,7 @@ fn hmac_hex(secret: &str, parts: &[&[u8]]) -> String {
 #[must_use]
 pub fn signature_ok(
     endpoint: &WebhookEndpoint,
-    header: &dyn Fn(&str) -> Option<String>,
+    header: &(dyn Fn(&str) -> Option<String> + Sync),
     body: &[u8],
     now: i64,
 ) -> bool {
@@ -128,7 +128,7 @@ pub fn signature_ok(
 /// The event's de-duplication key: a JSON Pointer into the body or a header.
 fn event_key(
     endpoint: &WebhookEndpoint,
-    header: &dyn Fn(&str) -> Option<String>,
+    header: &(dyn Fn(&str) -> Option<String> + Sync),
     body: &Json,
 ) -> Option<String> {
     let source = endpoint.event_id.as_deref()?;
@@ -263,7 +263,7 @@ impl WebhookService {
     pub async fn ingest(
         &self,
         name: &str,
-        header: &dyn Fn(&str) -> Option<String>,
+        header: &(dyn Fn(&str) -> Option<String> + Sync),
         body: &[u8],
     ) -> Result<Ingested, AppError> {
         let endpoint = self.endpoint(name).await?;

@@ -7,13 +7,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use moon_application::{
     CollectionService, HealthService, IdempotencyService, InMemorySchemaRegistry, Limits,
-    RecordService, SchemaGate,
+    RecordService, RetryPolicy, SchemaGate, WebhookService,
 };
 use moon_domain::ports::{CollectionRepository, SystemClock};
 use moon_http::{AppState, Cors, DocsCache, RateLimiter, normalise_prefix};
 use moon_sql::{
     PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlIdempotencyStore,
-    SqlRecordRepository, redact,
+    SqlRecordRepository, SqlWebhookRepository, redact,
 };
 use salvo::Server;
 use salvo::conn::tcp::TcpAcceptor;
@@ -58,6 +58,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_batch: config.max_batch,
     };
     let gate = Arc::new(SchemaGate::default());
+    let webhooks = Arc::new(WebhookService::new(
+        Arc::new(
+            SqlWebhookRepository::open(db.clone())
+                .await
+                .context("cannot prepare the webhook tables")?,
+        ),
+        registry.clone(),
+        Arc::new(SystemClock),
+        gate.clone(),
+        RetryPolicy::default(),
+    ));
+    let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+    let workers = webhooks.start_workers(config.webhook_workers, workers_stop);
     let idempotency = Arc::new(IdempotencyService::new(
         Arc::new(
             SqlIdempotencyStore::open(db.clone())
@@ -106,6 +119,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             gate,
         )),
         idempotency: Some(idempotency),
+        webhooks: Some(webhooks),
         auth,
         rate_limiter: RateLimiter::new(config.rate_limit_user, config.rate_limit_apikey),
         cors: Cors::new(
@@ -142,6 +156,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         normalise_prefix(&config.prefix)
     );
     server.serve(moon_http::service(state)).await;
+    // Workers finish the event in hand; unfinished claims are released by their lease.
+    let _ = stop_workers.send(true);
+    for worker in workers {
+        let _ = tokio::time::timeout(DRAIN, worker).await;
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -64,6 +64,8 @@ pub struct Config {
     pub cors_credentials: bool,
     /// Whether anonymous callers see the collections in the docs.
     pub docs_public: bool,
+    /// Webhook workers (each processes one event at a time).
+    pub webhook_workers: usize,
 }
 
 /// Secrets stay out of any debug output.
@@ -113,6 +115,7 @@ impl Default for Config {
             cors_headers: String::new(),
             cors_credentials: false,
             docs_public: false,
+            webhook_workers: 4,
         }
     }
 }

@@ -83,6 +83,7 @@ impl Doubles {
             )),
             health: Arc::new(HealthService::new(health)),
             idempotency: None,
+            webhooks: None,
             auth: None,
             rate_limiter: moon_http::RateLimiter::new(0, 0),
             cors: moon_http::Cors::new(&self.cors_origins, "", false),
@@ -224,7 +225,55 @@ pub async fn sql_app_secured(
     auth: Option<Arc<moon_application::AuthService>>,
     rate_limiter: moon_http::RateLimiter,
 ) -> Service {
-    let (collections, records) = sql_services(db, loaded);
+    sql_app_parts(db, loaded, auth, rate_limiter).await.0
+}
+
+/// The real HTTP service over a real database, with its webhook service (whose
+/// `work_once` tests call to process events deterministically).
+///
+/// # Panics
+/// When a system table cannot be created.
+pub async fn sql_app_parts(
+    db: &moon_sql::SqlDatabase,
+    loaded: Vec<Collection>,
+    auth: Option<Arc<moon_application::AuthService>>,
+    rate_limiter: moon_http::RateLimiter,
+) -> (Service, Arc<moon_application::WebhookService>) {
+    let registry = Arc::new(InMemorySchemaRegistry::with(loaded));
+    let records_repo: Arc<dyn RecordRepository> =
+        Arc::new(moon_sql::SqlRecordRepository::new(db.clone()));
+    let collections_repo: Arc<dyn CollectionRepository> =
+        Arc::new(moon_sql::SqlCollectionRepository::new(db.clone()));
+    let gate = Arc::new(SchemaGate::default());
+    let limits = Limits::default();
+    let collections = CollectionService::new(
+        registry.clone(),
+        collections_repo,
+        records_repo.clone(),
+        limits,
+        gate.clone(),
+    );
+    let records = RecordService::new(
+        registry.clone(),
+        records_repo,
+        Arc::new(moon_domain::ports::SystemClock),
+        limits,
+        gate.clone(),
+    );
+    let hooks_repo = moon_sql::SqlWebhookRepository::open(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("webhook tables: {e}"));
+    let webhooks = Arc::new(moon_application::WebhookService::new(
+        Arc::new(hooks_repo),
+        registry,
+        Arc::new(moon_domain::ports::SystemClock),
+        gate,
+        moon_application::RetryPolicy {
+            max_attempts: 3,
+            first_backoff: std::time::Duration::ZERO,
+            max_backoff: std::time::Duration::ZERO,
+        },
+    ));
     let store = moon_sql::SqlIdempotencyStore::open(db.clone())
         .await
         .unwrap_or_else(|e| panic!("idempotency store: {e}"));
@@ -234,12 +283,13 @@ pub async fn sql_app_secured(
         std::time::Duration::from_secs(60),
     );
     let health: Arc<dyn DatabaseHealth> = Arc::new(moon_sql::SqlDatabaseHealth::new(db.clone()));
-    let limits = Limits::default();
-    moon_http::service(AppState {
+    let webhooks_handle = Arc::clone(&webhooks);
+    let service = moon_http::service(AppState {
         collections: Arc::new(collections),
         records: Arc::new(records),
         health: Arc::new(HealthService::new(health)),
         idempotency: Some(Arc::new(idempotency)),
+        webhooks: Some(Arc::clone(&webhooks)),
         auth,
         rate_limiter,
         cors: moon_http::Cors::default(),
@@ -249,5 +299,6 @@ pub async fn sql_app_secured(
         prefix: String::new(),
         max_body_bytes: 2 * 1024 * 1024,
         max_page_size: limits.max_page_size,
-    })
+    });
+    (service, webhooks_handle)
 }

@@ -14,7 +14,7 @@ use salvo::{Depot, FlowCtrl, Handler, Request, Response, async_trait};
 use crate::AppState;
 use crate::access::{self, Caller};
 use crate::error::ApiError;
-use crate::handlers::{accounts, auth, collections, health, records};
+use crate::handlers::{accounts, auth, collections, health, records, webhooks};
 use crate::idempotent;
 use crate::rate_limit::RateHeaders;
 use crate::reply::Reply;
@@ -134,6 +134,19 @@ impl Dispatcher {
                 } else {
                     accounts::apikeys(state, req, action).await
                 }
+            }
+            Route::Webhooks(action) => {
+                if let Some(preflight) = check_method(req, action.kind())? {
+                    return Ok(preflight);
+                }
+                access::require_admin(caller)?;
+                webhooks::admin(state, req, action).await
+            }
+            Route::Hook(name) => {
+                if let Some(preflight) = check_method(req, Kind::Write)? {
+                    return Ok(preflight);
+                }
+                webhooks::ingest(state, req, name).await
             }
             Route::Collections(action) => {
                 if let Some(preflight) = check_method(req, action.kind())? {

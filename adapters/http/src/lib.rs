@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use moon_application::{
     AuthService, CollectionService, HealthService, IdempotencyService, RecordService,
+    WebhookService,
 };
 use salvo::{Router, Service};
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub docs: DocsCache,
     /// Whether anonymous callers see the collections in the docs too.
     pub docs_public: bool,
+    /// Inbound webhooks; `None` turns them off.
+    pub webhooks: Option<Arc<WebhookService>>,
     /// Idempotent writes; `None` turns `Idempotency-Key` off.
     pub idempotency: Option<Arc<IdempotencyService>>,
     /// The version `/health` reports.

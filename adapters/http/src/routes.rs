@@ -13,6 +13,10 @@ pub enum Route<'a> {
     Users(AdminAction),
     /// `/apikeys:{action}` (admin).
     ApiKeys(AdminAction),
+    /// `/webhooks:{action}` (admin).
+    Webhooks(WebhooksAction),
+    /// `POST /hooks/{name}` (public; signature-checked).
+    Hook(&'a str),
     /// A collection route; the name is as given (matched case-insensitively later) and the
     /// action is checked only once the collection is known to exist.
     Records {
@@ -38,6 +42,28 @@ pub enum AuthAction {
     Refresh,
     Logout,
     Me,
+}
+
+/// `/webhooks:{action}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhooksAction {
+    List,
+    Get,
+    Create,
+    Update,
+    Destroy,
+    Events,
+    Replay,
+}
+
+impl WebhooksAction {
+    #[must_use]
+    pub const fn kind(self) -> Kind {
+        match self {
+            Self::List | Self::Get | Self::Events => Kind::Read,
+            _ => Kind::Write,
+        }
+    }
 }
 
 /// The actions of the admin resources (`users`, `apikeys`).
@@ -127,6 +153,9 @@ impl<'a> Route<'a> {
         if let Some(docs) = crate::docs::DocsRoute::parse(path) {
             return Some(Self::Docs(docs));
         }
+        if let Some(name) = path.strip_prefix("/hooks/") {
+            return (!name.is_empty() && !name.contains('/')).then_some(Self::Hook(name));
+        }
         let segment = path.strip_prefix('/')?;
         if segment == "health" {
             return Some(Self::Health);
@@ -159,6 +188,19 @@ impl<'a> Route<'a> {
             }
             "users" => return AdminAction::parse(action).map(Self::Users),
             "apikeys" => return AdminAction::parse(action).map(Self::ApiKeys),
+            "webhooks" => {
+                let action = match action {
+                    "list" => WebhooksAction::List,
+                    "get" => WebhooksAction::Get,
+                    "create" => WebhooksAction::Create,
+                    "update" => WebhooksAction::Update,
+                    "destroy" => WebhooksAction::Destroy,
+                    "events" => WebhooksAction::Events,
+                    "replay" => WebhooksAction::Replay,
+                    _ => return None,
+                };
+                return Some(Self::Webhooks(action));
+            }
             _ => {}
         }
         if SYSTEM_RESOURCES.contains(&resource) {
@@ -230,7 +272,11 @@ mod tests {
             Some(Route::Users(AdminAction::List))
         );
         assert_eq!(Route::parse("/auth:me"), Some(Route::Auth(AuthAction::Me)));
-        assert_eq!(Route::parse("/webhooks:list"), None);
+        assert_eq!(
+            Route::parse("/webhooks:list"),
+            Some(Route::Webhooks(WebhooksAction::List))
+        );
+        assert_eq!(Route::parse("/hooks/stripe"), Some(Route::Hook("stripe")));
         for bad in [
             "",
             "/",

@@ -6,3 +6,4 @@ pub mod batch;
 pub mod collections;
 pub mod health;
 pub mod records;
+pub mod webhooks;
