@@ -287,6 +287,7 @@ impl WebhookService {
             last_error: None,
             received_at: now,
             record_id: None,
+            lease: None,
         };
         match self.repo.insert_event(&event).await? {
             Ok(()) => {
@@ -329,6 +330,14 @@ impl WebhookService {
         self.repo.requeue(id).await?;
         self.wake.notify_waiters();
         Ok(())
+    }
+
+    /// Makes the events a crashed process had claimed pending again (call at start-up).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn recover(&self) -> Result<u64, AppError> {
+        Ok(self.repo.release_claims().await?)
     }
 
     /// Starts `workers` tasks that process events until `stop` turns true (each finishes the
@@ -379,7 +388,7 @@ impl WebhookService {
         let outcome = match self.map(event).await {
             Ok((collection, record)) => self
                 .repo
-                .complete(&event.id, &collection, &record)
+                .complete(event, &collection, &record)
                 .await
                 .map_err(|e| (e.to_string(), false)),
             Err(permanent) => Err((permanent, true)),
@@ -395,7 +404,7 @@ impl WebhookService {
             .saturating_mul(2_u32.saturating_pow(attempts.saturating_sub(1)))
             .min(self.retry.max_backoff);
         let next = self.clock.now().timestamp() + i64::try_from(backoff.as_secs()).unwrap_or(60);
-        if let Err(e) = self.repo.fail(&event.id, &error, dead, next).await {
+        if let Err(e) = self.repo.fail(event, &error, dead, next).await {
             tracing::warn!(error = %e, event = %event.id, "cannot record a webhook failure");
         }
     }

@@ -69,6 +69,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         gate.clone(),
         RetryPolicy::default(),
     ));
+    let recovered = webhooks
+        .recover()
+        .await
+        .context("cannot recover webhook events")?;
+    if recovered > 0 {
+        tracing::warn!(
+            events = recovered,
+            "webhook events claimed before a crash are pending again"
+        );
+    }
     let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
     let workers = webhooks.start_workers(config.webhook_workers, workers_stop);
     let idempotency = Arc::new(IdempotencyService::new(

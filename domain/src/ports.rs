@@ -343,27 +343,36 @@ pub trait WebhookRepository: Send + Sync {
         lease_until: i64,
         limit: u32,
     ) -> Result<Vec<WebhookEvent>, RepoError>;
-    /// Writes the event's record and marks the event done, in one transaction.
+    /// Writes the event's record and marks the event done, in one transaction, only while
+    /// the event's `lease` is still its claim (so no event is ever applied twice).
     ///
     /// # Errors
-    /// [`RepoError`] (e.g. a unique violation); nothing is written then.
+    /// [`RepoError`] (a unique violation, a lost claim); nothing is written then.
     async fn complete(
         &self,
-        event_id: &str,
+        event: &WebhookEvent,
         collection: &Collection,
         record: &NewRecord,
     ) -> Result<(), RepoError>;
-    /// Records a failed attempt: `failed` and due again at `next_attempt_at`, or `dead`.
+    /// Records a failed attempt under the event's claim: `failed` and due again at
+    /// `next_attempt_at`, or `dead`.
     ///
     /// # Errors
     /// [`RepoError`] when the database fails.
     async fn fail(
         &self,
-        event_id: &str,
+        event: &WebhookEvent,
         error: &str,
         dead: bool,
         next_attempt_at: i64,
     ) -> Result<(), RepoError>;
+    /// Makes every claimed event pending again (at start-up: claims of a crashed process).
+    /// Safe with other live processes: a claim taken over only means their completion is
+    /// refused, never a second record.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn release_claims(&self) -> Result<u64, RepoError>;
     /// Events of `webhook` (all if `None`) with `status` (any if `None`), oldest first,
     /// after the id `after`, at most `limit`.
     ///

@@ -78,4 +78,6 @@ pub struct WebhookEvent {
     pub last_error: Option<String>,
     pub received_at: DateTime<Utc>,
     pub record_id: Option<String>,
+    /// The claim a worker holds on the event: only that claim may complete or fail it.
+    pub lease: Option<String>,
 }

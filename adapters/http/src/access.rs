@@ -22,7 +22,10 @@ pub struct Caller {
 fn is_public(route: &Route<'_>) -> bool {
     matches!(
         route,
-        Route::Health | Route::Auth(AuthAction::Login | AuthAction::Refresh)
+        Route::Health
+            | Route::Docs(_)
+            | Route::Hook(_)
+            | Route::Auth(AuthAction::Login | AuthAction::Refresh)
     )
 }
 

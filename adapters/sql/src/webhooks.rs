@@ -21,7 +21,7 @@ use crate::writes;
 
 const ENDPOINTS: &str = "moon_webhooks";
 const EVENTS: &str = "moon_webhook_events";
-const EVENT_COLUMNS: [&str; 9] = [
+const EVENT_COLUMNS: [&str; 10] = [
     "id",
     "webhook",
     "event_key",
@@ -31,6 +31,7 @@ const EVENT_COLUMNS: [&str; 9] = [
     "last_error",
     "received_at",
     "record_id",
+    "lease_token",
 ];
 
 fn a(name: &str) -> Alias {
@@ -78,6 +79,7 @@ impl SqlWebhookRepository {
             )
             .col(ColumnDef::new(a("lease_until")).big_integer().not_null())
             .col(varchar("record_id", 26).null())
+            .col(varchar("lease_token", 26).null())
             .to_owned();
         for stmt in [&endpoints, &events] {
             db.writer.execute(stmt).await.map_err(|e| classify(&e))?;
@@ -115,6 +117,7 @@ impl SqlWebhookRepository {
             last_error: get::<String>(row, 6)?,
             received_at: self.db.backend.decode_datetime(row, 7)?.unwrap_or_default(),
             record_id: get::<String>(row, 8)?,
+            lease: get::<String>(row, 9)?,
         })
     }
 
@@ -341,10 +344,12 @@ impl WebhookRepository for SqlWebhookRepository {
         let candidates = self.select_events(due(), None, limit).await?;
         let mut claimed = Vec::with_capacity(candidates.len());
         for mut event in candidates {
+            let lease = ulid::Ulid::new().to_string();
             let stmt = Query::update()
                 .table(a(EVENTS))
                 .value(a("status"), "processing")
                 .value(a("lease_until"), lease_until)
+                .value(a("lease_token"), lease.as_str())
                 .and_where(Expr::col(a("id")).eq(event.id.as_str()))
                 .cond_where(due())
                 .to_owned();
@@ -358,6 +363,7 @@ impl WebhookRepository for SqlWebhookRepository {
                 == 1
             {
                 event.status = EventStatus::Processing;
+                event.lease = Some(lease);
                 claimed.push(event);
             }
         }
@@ -366,26 +372,42 @@ impl WebhookRepository for SqlWebhookRepository {
 
     async fn complete(
         &self,
-        event_id: &str,
+        event: &WebhookEvent,
         collection: &Collection,
         record: &NewRecord,
     ) -> Result<(), RepoError> {
         let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
-        writes::insert(&txn, self.db.backend, collection, record).await?;
         let stmt = Query::update()
             .table(a(EVENTS))
             .value(a("status"), "done")
             .value(a("record_id"), record.id.to_string())
             .value(a("last_error"), None::<String>)
-            .and_where(Expr::col(a("id")).eq(event_id))
+            .value(a("lease_token"), None::<String>)
+            .and_where(Expr::col(a("id")).eq(event.id.as_str()))
+            .and_where(Expr::col(a("status")).eq("processing"))
+            .and_where(Expr::col(a("lease_token")).eq(event.lease.clone().unwrap_or_default()))
             .to_owned();
-        txn.execute(&stmt).await.map_err(|e| classify(&e))?;
+        // The claim first: a worker whose claim was taken over writes nothing.
+        let claimed = txn
+            .execute(&stmt)
+            .await
+            .map_err(|e| classify(&e))?
+            .rows_affected()
+            == 1;
+        if !claimed {
+            let _ = txn.rollback().await;
+            return Err(internal(format!(
+                "event {} is no longer claimed by this worker",
+                event.id
+            )));
+        }
+        writes::insert(&txn, self.db.backend, collection, record).await?;
         txn.commit().await.map_err(|e| classify(&e))
     }
 
     async fn fail(
         &self,
-        event_id: &str,
+        event: &WebhookEvent,
         error: &str,
         dead: bool,
         next_attempt_at: i64,
@@ -396,7 +418,9 @@ impl WebhookRepository for SqlWebhookRepository {
             .value(a("attempts"), Expr::col(a("attempts")).add(1))
             .value(a("last_error"), error)
             .value(a("next_attempt_at"), next_attempt_at)
-            .and_where(Expr::col(a("id")).eq(event_id))
+            .value(a("lease_token"), None::<String>)
+            .and_where(Expr::col(a("id")).eq(event.id.as_str()))
+            .and_where(Expr::col(a("lease_token")).eq(event.lease.clone().unwrap_or_default()))
             .to_owned();
         self.db
             .writer
@@ -404,6 +428,23 @@ impl WebhookRepository for SqlWebhookRepository {
             .await
             .map_err(|e| classify(&e))?;
         Ok(())
+    }
+
+    async fn release_claims(&self) -> Result<u64, RepoError> {
+        let stmt = Query::update()
+            .table(a(EVENTS))
+            .value(a("status"), "pending")
+            .value(a("lease_token"), None::<String>)
+            .value(a("next_attempt_at"), 0_i64)
+            .and_where(Expr::col(a("status")).eq("processing"))
+            .to_owned();
+        Ok(self
+            .db
+            .writer
+            .execute(&stmt)
+            .await
+            .map_err(|e| classify(&e))?
+            .rows_affected())
     }
 
     async fn events(
@@ -438,6 +479,7 @@ impl WebhookRepository for SqlWebhookRepository {
             .value(a("attempts"), 0_i32)
             .value(a("next_attempt_at"), 0_i64)
             .value(a("lease_until"), 0_i64)
+            .value(a("lease_token"), None::<String>)
             .and_where(Expr::col(a("id")).eq(id))
             .to_owned();
         self.db
