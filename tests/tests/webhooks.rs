@@ -250,6 +250,17 @@ async fn webhooks_on(engine: Engine) {
             .map(Vec::len),
         Some(3)
     );
+    let first_page = get(&app, "/webhooks:list?limit=2").await;
+    assert_eq!(
+        first_page.body["webhooks"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let cursor = first_page.body["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let rest = get(&app, &format!("/webhooks:list?limit=2&after={cursor}")).await;
+    assert_eq!(rest.body["webhooks"].as_array().map(Vec::len), Some(1));
 
     db.close().await;
     test_db.drop_database().await;

@@ -148,10 +148,27 @@ pub async fn admin(
     let hooks = service(state)?;
     match action {
         WebhooksAction::List => {
-            query_params(req, &["limit", "after"])?;
-            let views: Vec<Json> = hooks.endpoints().await?.iter().map(endpoint_view).collect();
+            let params = query_params(req, &["limit", "after"])?;
+            let limit = params.get("limit").map_or(Ok(50), |l| {
+                l.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or_else(|| ApiError::invalid("limit", "limit must be 1-200"))
+            })?;
+            let after = params.get("after").unwrap_or_default();
+            let page: Vec<WebhookEndpoint> = hooks
+                .endpoints()
+                .await?
+                .into_iter()
+                .filter(|e| e.name.as_str() > after)
+                .take(limit)
+                .collect();
+            let next = (page.len() == limit)
+                .then(|| page.last().map(|e| e.name.to_string()))
+                .flatten();
+            let views: Vec<Json> = page.iter().map(endpoint_view).collect();
             Ok(Reply::ok(
-                &json!({ "webhooks": views, "next_cursor": null }),
+                &json!({ "webhooks": views, "next_cursor": next }),
             ))
         }
         WebhooksAction::Get => {
