@@ -172,6 +172,38 @@ pub async fn request(service: &Service, method: &str, path: &str) -> Answer {
     answer(builder.send(service).await).await
 }
 
+/// Defines one `#[tokio::test]` per engine for each `test_name => body_fn` pair: SQLite
+/// always, PostgreSQL and MySQL when configured (see [`engines`]); `body_fn(Engine)` runs it.
+#[macro_export]
+macro_rules! on_every_engine {
+    ($($name:ident => $body:ident,)*) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test] async fn $name() { $body($crate::engines::Engine::Sqlite).await; })*
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test] async fn $name() {
+                if $crate::engines::Engine::configured().contains(&$crate::engines::Engine::Postgres) {
+                    $body($crate::engines::Engine::Postgres).await;
+                } else {
+                    eprintln!("PostgreSQL not configured (MOON_TEST_POSTGRES_URL unset): not run");
+                }
+            })*
+        }
+        mod mysql {
+            use super::*;
+            $(#[tokio::test] async fn $name() {
+                if $crate::engines::Engine::configured().contains(&$crate::engines::Engine::MySql) {
+                    $body($crate::engines::Engine::MySql).await;
+                } else {
+                    eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): not run");
+                }
+            })*
+        }
+    };
+}
+
 pub mod contract;
 pub mod engines;
 

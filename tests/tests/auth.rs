@@ -649,30 +649,7 @@ async fn repeated_login_failures_lock_the_pair_until_the_window_passes() {
     );
 }
 
-macro_rules! on_every_engine {
-    ($($name:ident => $body:ident,)*) => {
-        mod sqlite {
-            use super::*;
-            $(#[tokio::test] async fn $name() { $body(Engine::Sqlite).await; })*
-        }
-        mod postgres {
-            use super::*;
-            $(#[tokio::test] async fn $name() {
-                if Engine::configured().contains(&Engine::Postgres) { $body(Engine::Postgres).await; }
-                else { eprintln!("PostgreSQL not configured: not run"); }
-            })*
-        }
-        mod mysql {
-            use super::*;
-            $(#[tokio::test] async fn $name() {
-                if Engine::configured().contains(&Engine::MySql) { $body(Engine::MySql).await; }
-                else { eprintln!("MySQL not configured: not run"); }
-            })*
-        }
-    };
-}
-
-on_every_engine! {
+moon_tests::on_every_engine! {
     every_route_answers_each_caller_as_the_role_table_says => role_table_on,
     forged_stale_and_ended_credentials_are_401 => attacks_on,
 }

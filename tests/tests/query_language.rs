@@ -435,30 +435,7 @@ async fn pagination_on(engine: Engine) {
     test_db.drop_database().await;
 }
 
-macro_rules! on_every_engine {
-    ($($name:ident => $body:ident,)*) => {
-        mod sqlite {
-            use super::*;
-            $(#[tokio::test] async fn $name() { $body(Engine::Sqlite).await; })*
-        }
-        mod postgres {
-            use super::*;
-            $(#[tokio::test] async fn $name() {
-                if Engine::configured().contains(&Engine::Postgres) { $body(Engine::Postgres).await; }
-                else { eprintln!("PostgreSQL not configured: not run"); }
-            })*
-        }
-        mod mysql {
-            use super::*;
-            $(#[tokio::test] async fn $name() {
-                if Engine::configured().contains(&Engine::MySql) { $body(Engine::MySql).await; }
-                else { eprintln!("MySQL not configured: not run"); }
-            })*
-        }
-    };
-}
-
-on_every_engine! {
+moon_tests::on_every_engine! {
     every_operator_fits_its_types => operators_on,
     pagination_visits_every_row_once => pagination_on,
 }
