@@ -59,7 +59,13 @@ pub struct WebhookService {
     gate: Arc<SchemaGate>,
     retry: RetryPolicy,
     wake: Notify,
+    /// The endpoints as last read, and when (re-read after a change here, or when older
+    /// than [`ENDPOINTS_TTL`] so other processes' changes arrive too).
+    cached: std::sync::RwLock<Option<(std::time::Instant, Arc<Vec<WebhookEndpoint>>)>>,
 }
+
+/// How long the endpoint list is trusted before it is read again.
+const ENDPOINTS_TTL: Duration = Duration::from_secs(2);
 
 fn hmac_hex(secret: &str, parts: &[&[u8]]) -> String {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -160,6 +166,7 @@ impl WebhookService {
             gate,
             retry,
             wake: Notify::new(),
+            cached: std::sync::RwLock::new(None),
         }
     }
 
@@ -168,12 +175,33 @@ impl WebhookService {
     /// # Errors
     /// [`AppError::NotFound`].
     pub async fn endpoint(&self, name: &str) -> Result<WebhookEndpoint, AppError> {
-        self.repo
-            .endpoints()
+        let wanted = name.to_ascii_lowercase();
+        self.current_endpoints()
             .await?
-            .into_iter()
-            .find(|e| e.name.as_str() == name.to_ascii_lowercase())
+            .iter()
+            .find(|e| e.name.as_str() == wanted)
+            .cloned()
             .ok_or_else(|| AppError::NotFound(format!("webhook '{name}' not found")))
+    }
+
+    async fn current_endpoints(&self) -> Result<Arc<Vec<WebhookEndpoint>>, AppError> {
+        if let Ok(cached) = self.cached.read()
+            && let Some((at, endpoints)) = cached.as_ref()
+            && at.elapsed() < ENDPOINTS_TTL
+        {
+            return Ok(Arc::clone(endpoints));
+        }
+        let endpoints = Arc::new(self.repo.endpoints().await?);
+        if let Ok(mut cached) = self.cached.write() {
+            *cached = Some((std::time::Instant::now(), Arc::clone(&endpoints)));
+        }
+        Ok(endpoints)
+    }
+
+    fn forget_endpoints(&self) {
+        if let Ok(mut cached) = self.cached.write() {
+            *cached = None;
+        }
     }
 
     /// Every endpoint.
@@ -235,7 +263,10 @@ impl WebhookService {
     /// Validation errors, or a duplicate name (409).
     pub async fn save(&self, endpoint: &WebhookEndpoint, insert: bool) -> Result<(), AppError> {
         self.check(endpoint)?;
-        match self.repo.save_endpoint(endpoint, insert).await {
+        self.forget_endpoints();
+        let saved = self.repo.save_endpoint(endpoint, insert).await;
+        self.forget_endpoints();
+        match saved {
             Err(moon_domain::RepoError::Duplicate { .. }) => Err(AppError::Conflict(format!(
                 "webhook '{}' already exists",
                 endpoint.name
@@ -249,7 +280,9 @@ impl WebhookService {
     /// # Errors
     /// [`AppError::NotFound`].
     pub async fn delete(&self, name: &str) -> Result<(), AppError> {
-        if self.repo.delete_endpoint(name).await? {
+        let deleted = self.repo.delete_endpoint(name).await?;
+        self.forget_endpoints();
+        if deleted {
             Ok(())
         } else {
             Err(AppError::NotFound(format!("webhook '{name}' not found")))
