@@ -14,6 +14,7 @@ pub mod limits;
 pub mod records;
 pub mod registry;
 pub mod secrets;
+pub mod signature;
 pub mod webhooks;
 
 pub use accounts::{KeyChanges, NewUser, UserChanges};
