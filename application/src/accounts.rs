@@ -54,6 +54,10 @@ fn check_email(email: Option<&String>) -> Result<(), AppError> {
 impl AuthService {
     async fn hash_password(&self, password: &str, field: &str) -> Result<String, AppError> {
         check_password(password).map_err(|m| AppError::invalid(field, m))?;
+        self.hash_unchecked(password).await
+    }
+
+    async fn hash_unchecked(&self, password: &str) -> Result<String, AppError> {
         let hasher = Arc::clone(&self.hasher);
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || hasher.hash(&password))
@@ -62,10 +66,12 @@ impl AuthService {
             .map_err(AppError::from)
     }
 
-    /// Creates the first admin when there are no users at all; returns it.
+    /// Creates the first admin when there are no users at all; returns it. The operator's
+    /// configured password is taken as given (a weak one is logged, not refused: refusing
+    /// would leave a fresh install with no way in).
     ///
     /// # Errors
-    /// A bad username or password, or a database failure.
+    /// A bad username, an empty password, or a database failure.
     pub async fn bootstrap_admin(
         &self,
         username: &str,
@@ -74,15 +80,35 @@ impl AuthService {
         if !self.repo.list_users(None, 1).await?.is_empty() {
             return Ok(None);
         }
-        let user = self
-            .create_user(NewUser {
-                username: username.to_owned(),
-                password: password.to_owned(),
-                email: None,
-                role: Role::Admin,
-                can_write: None,
-            })
-            .await?;
+        if !valid_username(username) {
+            return Err(AppError::invalid(
+                "username",
+                "usernames are 3-32 of letters, digits, '_', '.' and '-'",
+            ));
+        }
+        if password.is_empty() {
+            return Err(AppError::invalid(
+                "password",
+                "the admin password may not be empty",
+            ));
+        }
+        if let Err(rule) = check_password(password) {
+            tracing::warn!(
+                "the configured admin password is weak ({rule}); change it with POST /auth:me"
+            );
+        }
+        let now = self.clock.now();
+        let user = User {
+            id: ulid::Ulid::new().to_string(),
+            username: username.to_owned(),
+            email: None,
+            role: Role::Admin,
+            can_write: false,
+            password_hash: self.hash_unchecked(password).await?,
+            created_at: now,
+            updated_at: now,
+        };
+        self.repo.save_user(&user, true).await?;
         Ok(Some(user))
     }
 

@@ -653,3 +653,51 @@ moon_tests::on_every_engine! {
     every_route_answers_each_caller_as_the_role_table_says => role_table_on,
     forged_stale_and_ended_credentials_are_401 => attacks_on,
 }
+
+#[tokio::test]
+async fn a_weak_configured_admin_password_is_taken_with_a_warning_not_refused() {
+    let test_db = TestDatabase::create(Engine::Sqlite).await;
+    let db = SqlDatabase::connect(&test_db.url, PoolOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let repo = SqlAuthRepository::open(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let auth = Arc::new(AuthService::new(
+        Arc::new(repo),
+        Arc::new(Argon2Hasher::fast_for_tests()),
+        Arc::new(JwtIssuer::new(SECRET).unwrap_or_else(|e| panic!("{e}"))),
+        Arc::new(ManualClock(Mutex::new(Utc::now()))),
+        AuthPolicy::default(),
+    ));
+    let admin = auth
+        .bootstrap_admin("root", "admin123")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(admin.map(|u| u.username), Some("root".to_owned()));
+    assert!(
+        auth.bootstrap_admin("other", "Admin12345")
+            .await
+            .ok()
+            .flatten()
+            .is_none(),
+        "only when there are no users"
+    );
+    assert!(
+        auth.bootstrap_admin("root", "").await.is_ok(),
+        "a no-op once users exist"
+    );
+    let app = sql_app_secured(&db, vec![], Some(auth), moon_http::RateLimiter::new(0, 0)).await;
+    assert_eq!(login(&app, "root", "admin123").await.status, 200);
+    // Users created through the API still follow the password rules.
+    let token = token(&app, "root", "admin123").await;
+    let weak = call(
+        &app,
+        "POST",
+        "/users:create",
+        Some(&json!({"username": "ada", "password": "admin123"})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(weak.status, 400);
+}
