@@ -1,0 +1,121 @@
+//! Ports for authentication: users, sessions, keys, settings, password hashing, tokens.
+
+use async_trait::async_trait;
+
+use crate::auth::{AccessClaims, ApiKey, Role, Session, User};
+use crate::error::RepoError;
+
+/// Users, their sessions and API keys, and server settings such as the JWT secret.
+#[async_trait]
+pub trait AuthRepository: Send + Sync {
+    /// Every user, in id order, after `after` (an id), at most `limit`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>, RepoError>;
+    /// The user with `id`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn user(&self, id: &str) -> Result<Option<User>, RepoError>;
+    /// The user called `username`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>, RepoError>;
+    /// How many users hold `role`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn count_role(&self, role: Role) -> Result<u64, RepoError>;
+    /// Inserts or replaces a user (by id).
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] naming `username` or `email`.
+    async fn save_user(&self, user: &User, insert: bool) -> Result<(), RepoError>;
+    /// Deletes a user and their sessions.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn delete_user(&self, id: &str) -> Result<bool, RepoError>;
+
+    /// The session with `id`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn session(&self, id: &str) -> Result<Option<Session>, RepoError>;
+    /// Inserts or replaces a session (by id).
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn save_session(&self, session: &Session) -> Result<(), RepoError>;
+    /// Revokes every session of `user_id` except `keep`; returns the revoked ids.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, RepoError>;
+
+    /// Every API key, in id order, after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn list_keys(&self, after: Option<&str>, limit: u32) -> Result<Vec<ApiKey>, RepoError>;
+    /// The key with `id`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn key(&self, id: &str) -> Result<Option<ApiKey>, RepoError>;
+    /// The key whose hash is `key_hash`.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, RepoError>;
+    /// Inserts or replaces a key (by id).
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn save_key(&self, key: &ApiKey, insert: bool) -> Result<(), RepoError>;
+    /// Deletes a key.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn delete_key(&self, id: &str) -> Result<bool, RepoError>;
+
+    /// A server setting.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn setting(&self, name: &str) -> Result<Option<String>, RepoError>;
+    /// Stores a setting unless one is there; returns the stored value (first writer wins).
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, RepoError>;
+}
+
+/// Password hashing (argon2id); slow on purpose: call it off the async threads.
+pub trait PasswordHasher: Send + Sync {
+    /// A PHC hash string of `password`.
+    ///
+    /// # Errors
+    /// [`RepoError::Internal`] when hashing fails.
+    fn hash(&self, password: &str) -> Result<String, RepoError>;
+    /// Whether `password` matches `hash` (constant time).
+    fn verify(&self, password: &str, hash: &str) -> bool;
+}
+
+/// Signs and checks access tokens (JWT, HS256).
+pub trait TokenIssuer: Send + Sync {
+    /// A signed token for `claims`.
+    ///
+    /// # Errors
+    /// [`RepoError::Internal`] when signing fails.
+    fn issue(&self, claims: &AccessClaims) -> Result<String, RepoError>;
+    /// The claims of a valid, unexpired token signed with our secret; `None` otherwise
+    /// (any algorithm but HS256, a bad signature, a modified or expired token).
+    fn verify(&self, token: &str) -> Option<AccessClaims>;
+}

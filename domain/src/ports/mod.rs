@@ -1,0 +1,16 @@
+//! The ports: what the application needs from the outside world, as small dyn-safe traits,
+//! one file per concern.
+
+mod auth;
+mod idempotency;
+mod records;
+mod schema;
+mod system;
+mod webhooks;
+
+pub use auth::{AuthRepository, PasswordHasher, TokenIssuer};
+pub use idempotency::IdempotencyStore;
+pub use records::RecordRepository;
+pub use schema::{CollectionRepository, SchemaRegistry};
+pub use system::{Clock, DatabaseHealth, SystemClock};
+pub use webhooks::WebhookRepository;
