@@ -15,6 +15,7 @@ pub mod records;
 pub mod registry;
 pub mod secrets;
 pub mod signature;
+pub mod webhook_worker;
 pub mod webhooks;
 
 pub use accounts::{KeyChanges, NewUser, UserChanges};
