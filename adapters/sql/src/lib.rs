@@ -18,6 +18,7 @@ mod rebuild;
 mod reconcile;
 mod records;
 mod table;
+mod webhook_config;
 mod webhooks;
 mod writes;
 
