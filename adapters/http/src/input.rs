@@ -45,6 +45,22 @@ pub async fn json_body_bytes(req: &mut Request, max_bytes: usize) -> Result<Vec<
     }
 }
 
+/// The body as an object with only `allowed` keys, or `None` when there is no usable body
+/// (admin actions that also take their target as a query parameter).
+///
+/// # Errors
+/// `UNKNOWN_FIELD` for a body with other keys.
+pub async fn optional_object(
+    req: &mut Request,
+    max_bytes: usize,
+    allowed: &[&str],
+) -> Result<Option<Map<String, Json>>, ApiError> {
+    match json_body(req, max_bytes).await {
+        Ok(json) => object(json, allowed, "").map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
 /// A JSON value that must be an object whose keys are all in `allowed`.
 ///
 /// # Errors

@@ -6,13 +6,13 @@ use moon_domain::ports::AuthRepository;
 use moon_domain::{ApiKey, RepoError, Role, Session, User};
 use sea_orm::{ConnectionTrait, QueryResult};
 use sea_query::{
-    Alias, ColumnDef, ColumnType, Expr, ExprTrait, Func, Order, Query, SimpleExpr, StringLen,
-    Table, TableCreateStatement,
+    ColumnDef, Expr, ExprTrait, Func, Order, Query, SimpleExpr, Table, TableCreateStatement,
 };
 
 use crate::connect::SqlDatabase;
 use crate::dialect::{Backend, get};
 use crate::error::{classify, internal};
+use crate::system_table::{ident as a, varchar};
 
 const USERS: &str = "moon_users";
 const SESSIONS: &str = "moon_sessions";
@@ -40,14 +40,6 @@ const KEY_COLUMNS: [&str; 8] = [
     "created_at",
     "last_used_at",
 ];
-
-fn a(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn varchar(name: &str, len: u32) -> ColumnDef {
-    ColumnDef::new_with_type(a(name), ColumnType::String(StringLen::N(len)))
-}
 
 /// Users, sessions, keys and settings on a SQL database.
 #[derive(Debug, Clone)]

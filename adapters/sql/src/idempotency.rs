@@ -5,11 +5,12 @@ use async_trait::async_trait;
 use moon_domain::ports::IdempotencyStore;
 use moon_domain::{IdempotencyKey, RepoError, Reservation, StoredAnswer};
 use sea_orm::ConnectionTrait;
-use sea_query::{Alias, ColumnDef, ColumnType, Expr, ExprTrait, Query, StringLen, Table};
+use sea_query::{ColumnDef, ColumnType, Expr, ExprTrait, Query, StringLen, Table};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::get;
 use crate::error::classify;
+use crate::system_table::ident as col;
 
 const TABLE: &str = "moon_idempotency";
 
@@ -17,10 +18,6 @@ const TABLE: &str = "moon_idempotency";
 #[derive(Debug, Clone)]
 pub struct SqlIdempotencyStore {
     db: SqlDatabase,
-}
-
-fn col(name: &str) -> Alias {
-    Alias::new(name)
 }
 
 impl SqlIdempotencyStore {

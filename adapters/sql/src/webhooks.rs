@@ -6,13 +6,12 @@ use async_trait::async_trait;
 use moon_domain::ports::WebhookRepository;
 use moon_domain::{Collection, EventStatus, NewRecord, RepoError, WebhookEndpoint, WebhookEvent};
 use sea_orm::{ConnectionTrait, QueryResult, TransactionTrait};
-use sea_query::{
-    Alias, ColumnDef, ColumnType, Cond, Expr, ExprTrait, Index, Order, Query, StringLen, Table,
-};
+use sea_query::{ColumnDef, Cond, Expr, ExprTrait, Index, Order, Query, Table};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::get;
 use crate::error::{classify, internal};
+use crate::system_table::{ident as a, varchar};
 use crate::webhook_config::{decode_endpoint, encode_endpoint};
 use crate::writes;
 
@@ -30,14 +29,6 @@ const EVENT_COLUMNS: [&str; 10] = [
     "record_id",
     "lease_token",
 ];
-
-fn a(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn varchar(name: &str, len: u32) -> ColumnDef {
-    ColumnDef::new_with_type(a(name), ColumnType::String(StringLen::N(len)))
-}
 
 /// Webhook endpoints and events on a SQL database.
 #[derive(Debug, Clone)]

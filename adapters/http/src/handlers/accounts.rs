@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::AppState;
 use crate::access::Caller;
 use crate::error::ApiError;
-use crate::input::{json_body, object, optional, query_params, required};
+use crate::input::{json_body, object, optional, optional_object, query_params, required};
 use crate::reply::Reply;
 
 const DEFAULT_PAGE: u32 = 50;
@@ -198,10 +198,7 @@ pub async fn users(
         }
         A::Destroy => {
             query_params(req, &["id"])?;
-            let mut body = match json_body(req, state.max_body_bytes).await {
-                Ok(json) => Some(object(json, &["id"], "")?),
-                Err(_) => None,
-            };
+            let mut body = optional_object(req, state.max_body_bytes, &["id"]).await?;
             let id = id_of(req, body.as_mut())?;
             auth.delete_user(&id).await?;
             Ok(Reply::ok(&json!({ "message": "User deleted" })))
@@ -286,10 +283,7 @@ pub async fn apikeys(
         }
         A::Destroy => {
             query_params(req, &["id"])?;
-            let mut body = match json_body(req, state.max_body_bytes).await {
-                Ok(json) => Some(object(json, &["id"], "")?),
-                Err(_) => None,
-            };
+            let mut body = optional_object(req, state.max_body_bytes, &["id"]).await?;
             let id = id_of(req, body.as_mut())?;
             auth.delete_key(&id).await?;
             Ok(Reply::ok(&json!({ "message": "API key deleted" })))

@@ -12,7 +12,9 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::input::{json_body, json_body_bytes, object, optional, query_params, required};
+use crate::input::{
+    json_body, json_body_bytes, object, optional, optional_object, query_params, required,
+};
 use crate::reply::Reply;
 use crate::routes::WebhooksAction;
 
@@ -216,10 +218,7 @@ pub async fn admin(
         }
         WebhooksAction::Destroy => {
             query_params(req, &["name"])?;
-            let mut body = match json_body(req, state.max_body_bytes).await {
-                Ok(json) => Some(object(json, &["name"], "")?),
-                Err(_) => None,
-            };
+            let mut body = optional_object(req, state.max_body_bytes, &["name"]).await?;
             hooks.delete(&name_param(req, body.as_mut())?).await?;
             Ok(Reply::ok(&json!({ "message": "Webhook deleted" })))
         }
@@ -254,10 +253,7 @@ pub async fn admin(
         }
         WebhooksAction::Replay => {
             query_params(req, &["id"])?;
-            let mut body = match json_body(req, state.max_body_bytes).await {
-                Ok(json) => Some(object(json, &["id"], "")?),
-                Err(_) => None,
-            };
+            let mut body = optional_object(req, state.max_body_bytes, &["id"]).await?;
             let id = match req.queries().get("id") {
                 Some(id) => id.clone(),
                 None => body
