@@ -157,7 +157,7 @@ async fn rebuild_foreign(
                 .values(values.into_iter().map(Expr::val))
                 .map_err(internal)?;
         }
-        txn.execute(&insert).await.map_err(|e| classify(&e))?;
+        crate::shaped::execute(&txn, collection, &insert).await?;
     }
     if backend == Backend::MySql {
         // MySQL commits DDL implicitly: fill, then swap atomically; a crash before the

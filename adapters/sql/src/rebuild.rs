@@ -7,6 +7,7 @@ use sea_query::{Alias, Expr, ExprTrait, Order, Query, Table};
 
 use crate::dialect::{Backend, get};
 use crate::error::classify;
+use crate::shaped;
 use crate::table::{self, CREATED_AT, ID, PKID, UPDATED_AT, VERSION};
 
 /// The name a table is rebuilt under before it replaces the original.
@@ -91,7 +92,7 @@ pub async fn copy_rows(
             .order_by(Alias::new(PKID), Order::Asc)
             .limit(REBUILD_BATCH)
             .to_owned();
-        let rows = txn.query_all(&select).await.map_err(|e| classify(&e))?;
+        let rows = shaped::query_all(txn, current, &select).await?;
         if rows.is_empty() {
             return Ok(copied);
         }
@@ -146,7 +147,7 @@ pub async fn copy_rows(
                 .values(values.into_iter().map(Expr::val))
                 .map_err(crate::error::internal)?;
         }
-        txn.execute(&insert).await.map_err(|e| classify(&e))?;
+        shaped::execute(txn, &plan.next, &insert).await?;
         copied += rows.len() as u64;
     }
 }

@@ -8,14 +8,14 @@ use moon_domain::{
     Aggregate, BatchFailure, BatchOutcome, BatchWrite, Collection, ColumnName, Field, ListQuery,
     NewRecord, Record, RecordId, RepoError, SystemField, Value, Written,
 };
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::get;
 use crate::error::classify;
 use crate::table::{self, ID};
-use crate::{aggregate, query, writes};
+use crate::{aggregate, query, shaped, writes};
 
 /// Records on a SQL database.
 #[derive(Debug, Clone)]
@@ -54,12 +54,8 @@ impl RecordRepository for SqlRecordRepository {
         collection: &Collection,
         id: RecordId,
     ) -> Result<Option<Record>, RepoError> {
-        let row = self
-            .db
-            .reader
-            .query_one(&Self::by_id(collection, id))
-            .await
-            .map_err(|e| classify(&e))?;
+        let row =
+            shaped::query_one(&self.db.reader, collection, &Self::by_id(collection, id)).await?;
         row.map(|row| table::decode_record(self.db.backend, &row, collection, 0))
             .transpose()
     }
@@ -169,12 +165,7 @@ impl RecordRepository for SqlRecordRepository {
         }
         query::order(&mut select, backend, query);
         select.limit(u64::from(query.limit));
-        let rows = self
-            .db
-            .reader
-            .query_all(&select)
-            .await
-            .map_err(|e| classify(&e))?;
+        let rows = shaped::query_all(&self.db.reader, collection, &select).await?;
         rows.iter()
             .map(|row| table::decode_record(backend, row, collection, 0))
             .collect()
@@ -186,12 +177,7 @@ impl RecordRepository for SqlRecordRepository {
             .from(Alias::new(collection.name.as_str()))
             .cond_where(query::conditions(self.db.backend, collection, query))
             .to_owned();
-        let row = self
-            .db
-            .reader
-            .query_one(&select)
-            .await
-            .map_err(|e| classify(&e))?;
+        let row = shaped::query_one(&self.db.reader, collection, &select).await?;
         let count = row
             .map(|r| get::<i64>(&r, 0))
             .transpose()?
@@ -221,12 +207,7 @@ impl RecordRepository for SqlRecordRepository {
             .cond_where(query::conditions(self.db.backend, collection, query))
             .and_where(Expr::col(Alias::new(field.name())).is_not_null())
             .to_owned();
-        let rows = self
-            .db
-            .reader
-            .query_all(&select)
-            .await
-            .map_err(|e| classify(&e))?;
+        let rows = shaped::query_all(&self.db.reader, collection, &select).await?;
         let values = rows
             .iter()
             .map(|row| match field {

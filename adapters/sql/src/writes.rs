@@ -7,7 +7,8 @@ use sea_orm::ConnectionTrait;
 use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 
 use crate::dialect::Backend;
-use crate::error::{classify, internal};
+use crate::error::internal;
+use crate::shaped;
 use crate::table::{self, CREATED_AT, ID, UPDATED_AT, VERSION};
 
 /// `SELECT` of one record by id, with the registry's columns.
@@ -51,7 +52,7 @@ pub async fn insert(
         .values(values.into_iter().map(Expr::val))
         .map_err(internal)?
         .to_owned();
-    conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    shaped::execute(conn, collection, &stmt).await?;
     Ok(())
 }
 
@@ -84,11 +85,8 @@ pub async fn update(
     if let Some(version) = expected_version {
         stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
     }
-    let result = conn.execute(&stmt).await.map_err(|e| classify(&e))?;
-    let row = conn
-        .query_one(&by_id(collection, id))
-        .await
-        .map_err(|e| classify(&e))?;
+    let result = shaped::execute(conn, collection, &stmt).await?;
+    let row = shaped::query_one(conn, collection, &by_id(collection, id)).await?;
     match (result.rows_affected(), row) {
         (0, Some(_)) => Ok(Written::Stale),
         (_, None) => Ok(Written::Missing),
@@ -113,17 +111,15 @@ pub async fn delete(
     if let Some(version) = expected_version {
         stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
     }
-    let result = conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    let result = shaped::execute(conn, collection, &stmt).await?;
     if result.rows_affected() > 0 {
         return Ok(Written::Done(()));
     }
     if expected_version.is_none() {
         return Ok(Written::Missing);
     }
-    let exists = conn
-        .query_one(&by_id(collection, id))
-        .await
-        .map_err(|e| classify(&e))?
+    let exists = shaped::query_one(conn, collection, &by_id(collection, id))
+        .await?
         .is_some();
     Ok(if exists {
         Written::Stale
