@@ -8,6 +8,7 @@ pub mod error;
 pub mod field_type;
 pub mod idempotency;
 pub mod name;
+pub mod portable;
 pub mod ports;
 pub mod query;
 pub mod record;

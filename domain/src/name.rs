@@ -71,6 +71,18 @@ const RESERVED_COLLECTIONS: &[&str] = &[
     "docs",
     "health",
     "openapi",
+    "subscriptions",
+    "metrics",
+];
+
+/// Prefixes of names the engines keep for themselves (PostgreSQL's catalogues, SQLite's
+/// schema tables) or Moon keeps for its system tables.
+const RESERVED_COLLECTION_PREFIXES: &[&str] = &["moon", "pg_", "sqlite_"];
+
+/// Columns an engine adds to every table by itself (PostgreSQL system columns, SQLite's
+/// row id aliases): a user column of that name is refused, or would shadow them.
+const HIDDEN_COLUMNS: &[&str] = &[
+    "xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "oid", "rowid", "_rowid_",
 ];
 
 /// The names every record carries, which no user column may take.
@@ -106,7 +118,9 @@ impl CollectionName {
             });
         }
         let lower = raw.to_ascii_lowercase();
-        if lower.starts_with("moon")
+        if RESERVED_COLLECTION_PREFIXES
+            .iter()
+            .any(|p| lower.starts_with(p))
             || RESERVED_COLLECTIONS.contains(&lower.as_str())
             || KEYWORDS.contains(&lower.as_str())
         {
@@ -142,7 +156,11 @@ impl ColumnName {
                 allowed: "lowercase letters, digits and '_'",
             });
         }
-        if raw == "pkid" || SYSTEM_FIELDS.contains(&raw) || KEYWORDS.contains(&raw) {
+        if raw == "pkid"
+            || SYSTEM_FIELDS.contains(&raw)
+            || HIDDEN_COLUMNS.contains(&raw)
+            || KEYWORDS.contains(&raw)
+        {
             return Err(NameError::Reserved(raw.to_owned()));
         }
         Ok(Self(Arc::from(raw)))
@@ -218,13 +236,19 @@ mod tests {
             "select",
             "ORDER",
             "docs",
+            "pg_shadow",
+            "PG_USER",
+            "sqlite_master",
+            "sqlite_foo",
+            "metrics",
+            "subscriptions",
         ] {
             assert!(
                 matches!(CollectionName::parse(raw), Err(NameError::Reserved(_))),
                 "{raw}"
             );
         }
-        for raw in ["name", "status", "orders", "count"] {
+        for raw in ["name", "status", "orders", "count", "pgx", "sqlitefan"] {
             assert!(CollectionName::parse(raw).is_ok(), "{raw}");
         }
     }
@@ -236,7 +260,19 @@ mod tests {
         assert!(ColumnName::parse("Title").is_err());
         assert!(ColumnName::parse("_secret").is_err());
         assert!(ColumnName::parse("with space").is_err());
-        for raw in ["pkid", "created_at", "updated_at", "select", "unique"] {
+        for raw in [
+            "pkid",
+            "created_at",
+            "updated_at",
+            "select",
+            "unique",
+            "xmin",
+            "ctid",
+            "cmax",
+            "tableoid",
+            "oid",
+            "rowid",
+        ] {
             assert!(
                 matches!(ColumnName::parse(raw), Err(NameError::Reserved(_))),
                 "{raw}"

@@ -78,6 +78,18 @@ pub fn check_columns(columns: &[Column], max: usize) -> Result<(), SchemaError> 
             ));
         }
     }
+    check_unique_count(columns, "columns")
+}
+
+/// At most [`MAX_UNIQUE_COLUMNS`](crate::portable::MAX_UNIQUE_COLUMNS) unique columns.
+fn check_unique_count(columns: &[Column], field_name: &str) -> Result<(), SchemaError> {
+    let max = crate::portable::MAX_UNIQUE_COLUMNS;
+    if columns.iter().filter(|c| c.unique).count() > max {
+        return Err(field(
+            field_name,
+            format!("a collection may have at most {max} unique columns"),
+        ));
+    }
     Ok(())
 }
 
@@ -172,6 +184,7 @@ impl SchemaChange {
         if columns.len() > max_columns {
             return Err(SchemaError::TooManyColumns { max: max_columns });
         }
+        check_unique_count(&columns, "columns")?;
         let next = Collection {
             name: current.name.clone(),
             columns,

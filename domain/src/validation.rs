@@ -86,7 +86,10 @@ fn typed_field(
     let column = &collection.columns[index];
     match Value::from_json(json, column.field_type) {
         Ok(Value::Null) if !column.nullable => Err(FieldError::invalid(key, "cannot be null")),
-        Ok(value) => Ok((index, value)),
+        Ok(value) => match crate::portable::check_for_column(column, &value) {
+            Ok(()) => Ok((index, value)),
+            Err(message) => Err(FieldError::invalid(key, message)),
+        },
         Err(message) => Err(FieldError::invalid(key, message)),
     }
 }

@@ -47,7 +47,10 @@ impl Value {
             (FieldType::Boolean, Json::Bool(b)) => Ok(Self::Bool(b)),
             (FieldType::Datetime, Json::String(s)) => parse_datetime(&s).map(Self::DateTime),
             (FieldType::Json, json @ (Json::Object(_) | Json::Array(_))) => {
-                Ok(Self::Json(canonical_json(json)))
+                match crate::portable::json_problem(&json) {
+                    Some(problem) => Err(problem),
+                    None => Ok(Self::Json(canonical_json(json))),
+                }
             }
             (ty, _) => Err(expected(ty).to_owned()),
         }
@@ -118,15 +121,22 @@ impl Value {
             },
             FieldType::Datetime => parse_datetime(&text).map(Self::DateTime),
             FieldType::Json => match serde_json::from_str::<Json>(&text) {
-                Ok(j @ (Json::Object(_) | Json::Array(_))) => Ok(Self::Json(canonical_json(j))),
+                Ok(j @ (Json::Object(_) | Json::Array(_))) => {
+                    match crate::portable::json_problem(&j) {
+                        Some(problem) => Err(problem),
+                        None => Ok(Self::Json(canonical_json(j))),
+                    }
+                }
                 _ => Err("not a JSON object or array".to_owned()),
             },
         }
     }
 }
 
-/// A JSON value with every object's keys sorted (recursively), so that every engine returns
-/// the same bytes: PostgreSQL's JSONB reorders keys its own way, the others keep them.
+/// A JSON value with every object's keys sorted (recursively) and every whole-numbered float
+/// within 64-bit range written as an integer, so that every engine returns the same bytes:
+/// PostgreSQL's JSONB reorders keys its own way and keeps numbers as exact decimals (`1e18`
+/// comes back as `1000000000000000000`, `-0.0` as `0`), the others keep them as given.
 #[must_use]
 pub fn canonical_json(json: Json) -> Json {
     match json {
@@ -139,7 +149,25 @@ pub fn canonical_json(json: Json) -> Json {
             Json::Object(sorted)
         }
         Json::Array(items) => Json::Array(items.into_iter().map(canonical_json).collect()),
+        Json::Number(n) => Json::Number(canonical_number(n)),
         other => other,
+    }
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn canonical_number(n: serde_json::Number) -> serde_json::Number {
+    // Bounds as floats: 2^63 and 2^64, both exact; a float below them converts exactly.
+    const I64_END: f64 = 9_223_372_036_854_775_808.0;
+    const U64_END: f64 = 18_446_744_073_709_551_616.0;
+    match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && (-I64_END..U64_END).contains(&f) => {
+            if f < 0.0 {
+                serde_json::Number::from(f as i64)
+            } else {
+                serde_json::Number::from(f as u64)
+            }
+        }
+        _ => n,
     }
 }
 
@@ -315,6 +343,29 @@ mod tests {
         let v = Value::from_json(json!({"b": 1, "a": [{"z": 0, "y": 1}]}), FieldType::Json);
         let text = v.map(|v| serde_json::to_string(&v).unwrap_or_default());
         assert_eq!(text, Ok(r#"{"a":[{"y":1,"z":0}],"b":1}"#.to_owned()));
+    }
+
+    #[test]
+    fn json_numbers_take_the_form_every_engine_returns() {
+        let text = |raw: &str| {
+            let json: Json = serde_json::from_str(raw).unwrap_or_default();
+            Value::from_json(json, FieldType::Json)
+                .map(|v| serde_json::to_string(&v).unwrap_or_default())
+        };
+        assert_eq!(
+            text("[1e18, -0.0, 5.0, 2.5]"),
+            Ok("[1000000000000000000,0,5,2.5]".into())
+        );
+        assert_eq!(
+            text("[1.7976931348623157e308, 1e19, 1.8446744073709552e19, -9.3e18]"),
+            Ok(
+                "[1.7976931348623157e+308,10000000000000000000,1.8446744073709552e+19,-9.3e+18]"
+                    .into()
+            )
+        );
+        // What PostgreSQL hands back for the largest float parses to that very float.
+        let expanded = format!("[17976931348623157{}]", "0".repeat(292));
+        assert_eq!(text(&expanded), Ok("[1.7976931348623157e+308]".into()));
     }
 
     #[test]

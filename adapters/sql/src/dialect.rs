@@ -60,6 +60,8 @@ impl Backend {
     #[must_use]
     pub fn column_type(self, ty: FieldType) -> ColumnType {
         match (self, ty) {
+            // MySQL's TEXT holds 65,535 bytes; strings may be as long as a body allows.
+            (Self::MySql, FieldType::String) => ColumnType::custom("LONGTEXT"),
             (_, FieldType::String) => ColumnType::Text,
             (_, FieldType::Integer) => ColumnType::BigInteger,
             (Self::Sqlite, FieldType::Decimal { .. }) => ColumnType::Text,

@@ -135,6 +135,12 @@ pub async fn copy_rows(
                     }
                     None => Value::type_default(column.field_type),
                 };
+                if let Err(why) = moon_domain::portable::check_for_column(column, &value) {
+                    return Err(RepoError::Invalid(FieldError::invalid(
+                        column.name.as_str(),
+                        format!("an existing value does not fit: {why}"),
+                    )));
+                }
                 if value.is_null() && !column.nullable {
                     return Err(RepoError::Invalid(FieldError::invalid(
                         column.name.as_str(),

@@ -153,6 +153,9 @@ fn parse(
         if raw.contains('\0') {
             return Err(invalid("q", "q may not contain NUL"));
         }
+        if let Some(problem) = crate::portable::search_term_problem(raw) {
+            return Err(invalid("q", problem));
+        }
     }
     if let Some(raw) = single(params, "sort")? {
         query.sorts = sorts(collection, raw, limits.max_sorts)?;
@@ -254,8 +257,28 @@ fn filter(collection: &Collection, key: &str, raw: &str) -> Result<Filter, Query
             ),
         ));
     }
+    if matches!(
+        op,
+        FilterOp::Like
+            | FilterOp::Contains
+            | FilterOp::IContains
+            | FilterOp::StartsWith
+            | FilterOp::EndsWith
+    ) && let Some(problem) = crate::portable::search_term_problem(raw)
+    {
+        return Err(invalid(key, problem));
+    }
     let values = match op {
         FilterOp::Null | FilterOp::NotNull => Vec::new(),
+        FilterOp::In if raw.split(',').count() > crate::portable::MAX_IN_VALUES => {
+            return Err(invalid(
+                key,
+                format!(
+                    "an 'in' list may hold at most {} values",
+                    crate::portable::MAX_IN_VALUES
+                ),
+            ));
+        }
         FilterOp::In => raw
             .split(',')
             .map(|item| filter_value(ty, item).map_err(|m| invalid(key, m)))
