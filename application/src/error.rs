@@ -67,7 +67,8 @@ impl From<RepoError> for AppError {
         match e {
             RepoError::Duplicate { field } => Self::DuplicateValue { field },
             RepoError::Invalid(f) => Self::Validation(vec![f]),
-            RepoError::Unavailable(m) => Self::Unavailable(m),
+            // Still conflicting after the repository's own retries: the client may retry.
+            RepoError::Unavailable(m) | RepoError::Transient(m) => Self::Unavailable(m),
             RepoError::Internal(m) => Self::Internal(m),
         }
     }

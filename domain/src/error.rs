@@ -70,6 +70,10 @@ pub enum RepoError {
     /// The database could not be reached or timed out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The engine rolled the work back (deadlock, serialization failure); running it again
+    /// usually succeeds. Repositories retry it a few times before it reaches a caller.
+    #[error("transient database conflict: {0}")]
+    Transient(String),
     /// Anything else; the message is for the log, never for the client.
     #[error("{0}")]
     Internal(String),

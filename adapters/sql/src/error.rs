@@ -37,6 +37,7 @@ pub fn classify(e: &DbErr) -> RepoError {
                 RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
             }
             Some(Violation::Busy) => RepoError::Unavailable(db.message().to_owned()),
+            Some(Violation::Transient) => RepoError::Transient(db.message().to_owned()),
             None => internal(e),
         },
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
@@ -51,8 +52,11 @@ enum Violation {
     Unique,
     NotNull,
     OutOfRange,
-    /// Locked, busy or deadlocked: worth a retry.
+    /// Locked or busy past the timeout.
     Busy,
+    /// Deadlock or serialization failure: the transaction was rolled back, and running it
+    /// again usually succeeds.
+    Transient,
 }
 
 /// Classifies by the engine's own error code (SQLite extended result codes, PostgreSQL
@@ -62,8 +66,10 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
         return match mysql.number() {
             1022 | 1062 | 1169 | 1586 => Some(Violation::Unique),
             1048 | 1138 => Some(Violation::NotNull),
-            1264 | 1365 | 1690 => Some(Violation::OutOfRange),
-            1205 | 1213 => Some(Violation::Busy),
+            // 1406: data too long (a TEXT column of a table made before LONGTEXT).
+            1264 | 1365 | 1406 | 1690 => Some(Violation::OutOfRange),
+            1205 => Some(Violation::Busy),
+            1213 => Some(Violation::Transient),
             _ => None,
         };
     }
@@ -74,8 +80,10 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
         Some("1299" | "23502") => Some(Violation::NotNull),
         // PostgreSQL numeric_value_out_of_range.
         Some("22003") => Some(Violation::OutOfRange),
-        // SQLite BUSY/LOCKED (and extended); PostgreSQL lock_not_available, deadlock.
-        Some("5" | "6" | "517" | "261" | "55P03" | "40P01") => Some(Violation::Busy),
+        // SQLite BUSY/LOCKED (and extended); PostgreSQL lock_not_available.
+        Some("5" | "6" | "517" | "261" | "55P03") => Some(Violation::Busy),
+        // PostgreSQL serialization_failure, deadlock_detected.
+        Some("40001" | "40P01") => Some(Violation::Transient),
         _ => None,
     }
 }

@@ -17,6 +17,7 @@ mod query;
 mod rebuild;
 mod reconcile;
 mod records;
+mod retry;
 mod shaped;
 mod system_table;
 mod table;

@@ -15,7 +15,7 @@ use crate::connect::SqlDatabase;
 use crate::dialect::get;
 use crate::error::classify;
 use crate::table::{self, ID};
-use crate::{aggregate, query, shaped, writes};
+use crate::{aggregate, query, retry, shaped, writes};
 
 /// Records on a SQL database.
 #[derive(Debug, Clone)]
@@ -36,63 +36,8 @@ impl SqlRecordRepository {
             .to_owned()
     }
 
-    fn by_id(collection: &Collection, id: RecordId) -> SelectStatement {
-        Self::select(collection)
-            .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
-            .to_owned()
-    }
-}
-
-#[async_trait]
-impl RecordRepository for SqlRecordRepository {
-    async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
-        writes::insert(&self.db.writer, self.db.backend, collection, record).await
-    }
-
-    async fn get(
-        &self,
-        collection: &Collection,
-        id: RecordId,
-    ) -> Result<Option<Record>, RepoError> {
-        let row =
-            shaped::query_one(&self.db.reader, collection, &Self::by_id(collection, id)).await?;
-        row.map(|row| table::decode_record(self.db.backend, &row, collection, 0))
-            .transpose()
-    }
-
-    async fn update(
-        &self,
-        collection: &Collection,
-        id: RecordId,
-        fields: &[(ColumnName, Value)],
-        updated_at: DateTime<Utc>,
-        expected_version: Option<i64>,
-    ) -> Result<Written<Record>, RepoError> {
-        let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
-        let written = writes::update(
-            &txn,
-            self.db.backend,
-            collection,
-            id,
-            fields,
-            updated_at,
-            expected_version,
-        )
-        .await?;
-        txn.commit().await.map_err(|e| classify(&e))?;
-        Ok(written)
-    }
-
-    async fn delete(
-        &self,
-        collection: &Collection,
-        id: RecordId,
-        expected_version: Option<i64>,
-    ) -> Result<Written<()>, RepoError> {
-        writes::delete(&self.db.writer, collection, id, expected_version).await
-    }
-
-    async fn write_atomic(
+    /// One run of an atomic batch in one transaction.
+    async fn write_atomic_once(
         &self,
         collection: &Collection,
         writes: &[BatchWrite],
@@ -150,6 +95,80 @@ impl RecordRepository for SqlRecordRepository {
             .await
             .map_err(|e| fail(writes.len().saturating_sub(1))(classify(&e)))?;
         Ok(outcomes)
+    }
+
+    fn by_id(collection: &Collection, id: RecordId) -> SelectStatement {
+        Self::select(collection)
+            .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
+            .to_owned()
+    }
+}
+
+#[async_trait]
+impl RecordRepository for SqlRecordRepository {
+    async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
+        retry::on_conflict(retry::transient, || {
+            writes::insert(&self.db.writer, self.db.backend, collection, record)
+        })
+        .await
+    }
+
+    async fn get(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+    ) -> Result<Option<Record>, RepoError> {
+        let row =
+            shaped::query_one(&self.db.reader, collection, &Self::by_id(collection, id)).await?;
+        row.map(|row| table::decode_record(self.db.backend, &row, collection, 0))
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+        fields: &[(ColumnName, Value)],
+        updated_at: DateTime<Utc>,
+        expected_version: Option<i64>,
+    ) -> Result<Written<Record>, RepoError> {
+        retry::on_conflict(retry::transient, || async {
+            let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
+            let written = writes::update(
+                &txn,
+                self.db.backend,
+                collection,
+                id,
+                fields,
+                updated_at,
+                expected_version,
+            )
+            .await?;
+            txn.commit().await.map_err(|e| classify(&e))?;
+            Ok(written)
+        })
+        .await
+    }
+
+    async fn delete(
+        &self,
+        collection: &Collection,
+        id: RecordId,
+        expected_version: Option<i64>,
+    ) -> Result<Written<()>, RepoError> {
+        retry::on_conflict(retry::transient, || {
+            writes::delete(&self.db.writer, collection, id, expected_version)
+        })
+        .await
+    }
+
+    async fn write_atomic(
+        &self,
+        collection: &Collection,
+        writes: &[BatchWrite],
+    ) -> Result<Vec<BatchOutcome>, BatchFailure> {
+        let transient = |f: &BatchFailure| f.error.as_ref().is_some_and(retry::transient);
+        retry::on_conflict(transient, || self.write_atomic_once(collection, writes)).await
     }
 
     async fn list(
