@@ -44,11 +44,39 @@ fn not_found(what: &str) -> AppError {
 
 fn check_email(email: Option<&String>) -> Result<(), AppError> {
     match email {
-        Some(e) if e.len() > 255 || !e.contains('@') || e.starts_with('@') || e.ends_with('@') => {
+        Some(e)
+            if e.len() > 255
+                || !e.contains('@')
+                || e.starts_with('@')
+                || e.ends_with('@')
+                || e.contains('\0') =>
+        {
             Err(AppError::invalid("email", "not an email address"))
         }
         _ => Ok(()),
     }
+}
+
+/// A key's name: 1–100 characters, no NUL.
+fn check_key_name(name: &str) -> Result<(), AppError> {
+    if name.trim().is_empty() || name.len() > 100 || name.contains('\0') {
+        return Err(AppError::invalid(
+            "name",
+            "a key needs a name of 1-100 characters without NUL",
+        ));
+    }
+    Ok(())
+}
+
+/// A key's description: no NUL (not every engine can store it).
+fn check_description(description: &str) -> Result<(), AppError> {
+    if description.contains('\0') {
+        return Err(AppError::invalid(
+            "description",
+            "may not contain NUL characters",
+        ));
+    }
+    Ok(())
 }
 
 impl AuthService {
@@ -295,12 +323,8 @@ impl AuthService {
         role: Role,
         can_write: Option<bool>,
     ) -> Result<(ApiKey, String), AppError> {
-        if name.trim().is_empty() || name.len() > 100 {
-            return Err(AppError::invalid(
-                "name",
-                "a key needs a name of 1-100 characters",
-            ));
-        }
+        check_key_name(&name)?;
+        check_description(&description)?;
         let secret = format!("{API_KEY_PREFIX}{}", random_token(64));
         let key = ApiKey {
             id: ulid::Ulid::new().to_string(),
@@ -323,15 +347,11 @@ impl AuthService {
     pub async fn update_key(&self, id: &str, changes: KeyChanges) -> Result<ApiKey, AppError> {
         let mut key = self.get_key(id).await?;
         if let Some(name) = changes.name {
-            if name.trim().is_empty() || name.len() > 100 {
-                return Err(AppError::invalid(
-                    "name",
-                    "a key needs a name of 1-100 characters",
-                ));
-            }
+            check_key_name(&name)?;
             key.name = name;
         }
         if let Some(description) = changes.description {
+            check_description(&description)?;
             key.description = description;
         }
         if let Some(role) = changes.role {

@@ -254,7 +254,12 @@ impl AuthService {
                 retry_after: u64::try_from(retry).unwrap_or(1),
             });
         }
-        let user = self.repo.user_by_name(username).await?;
+        // A name no user can have is looked up nowhere (it may hold what SQL refuses, as NUL).
+        let user = if moon_domain::auth::valid_username(username) {
+            self.repo.user_by_name(username).await?
+        } else {
+            None
+        };
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let candidate = password.to_owned();
         let hasher = Arc::clone(&self.hasher);

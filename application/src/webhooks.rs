@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moon_domain::ports::{Clock, SchemaRegistry, WebhookRepository};
-use moon_domain::{EventStatus, WebhookEndpoint, WebhookEvent};
+use moon_domain::{EventStatus, SignatureScheme, WebhookEndpoint, WebhookEvent};
 use serde_json::Value as Json;
 use tokio::sync::Notify;
 
@@ -76,7 +76,8 @@ fn event_key(
     } else {
         header(source)?
     };
-    Some(value.chars().take(191).collect())
+    // NUL cannot be stored by every engine; such an id is kept without it.
+    Some(value.chars().filter(|c| *c != '\0').take(191).collect())
 }
 
 impl WebhookService {
@@ -156,6 +157,28 @@ impl WebhookService {
                     format!("no collection '{}'", endpoint.collection),
                 )
             })?;
+        if endpoint.secret.is_empty() {
+            return Err(AppError::invalid("secret", "a secret may not be empty"));
+        }
+        let mut texts = vec![("secret", endpoint.secret.as_str())];
+        if let SignatureScheme::HmacSha256 { header, prefix } = &endpoint.signature {
+            texts.extend([
+                ("signature.header", header.as_str()),
+                ("signature.prefix", prefix.as_str()),
+            ]);
+        }
+        if let Some(event_id) = &endpoint.event_id {
+            texts.push(("event_id", event_id));
+        }
+        texts.extend(
+            endpoint
+                .mapping
+                .iter()
+                .map(|(_, p)| ("mapping", p.as_str())),
+        );
+        if let Some((field, _)) = texts.iter().find(|(_, t)| t.contains('\0')) {
+            return Err(AppError::invalid(*field, "may not contain NUL characters"));
+        }
         if endpoint.mapping.is_empty() {
             return Err(AppError::invalid("mapping", "map at least one field"));
         }

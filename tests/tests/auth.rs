@@ -661,9 +661,52 @@ async fn repeated_login_failures_lock_the_pair_until_the_window_passes() {
     );
 }
 
+/// NUL cannot be stored by PostgreSQL: every engine refuses it in account fields with the
+/// same 400 (API.md §2), and a login with it is an ordinary 401.
+async fn nul_in_accounts_on(engine: Engine) {
+    let w = world_on(engine, 0, 0).await;
+    let admin = token(&w.app, "admin", "Admin12345").await;
+    let cases = [
+        (
+            "/users:create",
+            json!({"username": "ada", "password": "Lovelace1815", "email": "a\u{0}@x.io"}),
+            "email",
+        ),
+        (
+            "/apikeys:create",
+            json!({"name": "k\u{0}ey", "role": "user"}),
+            "name",
+        ),
+        (
+            "/apikeys:create",
+            json!({"name": "key", "description": "d\u{0}", "role": "user"}),
+            "description",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let answer = call(&w.app, "POST", path, Some(&body), Some(&admin)).await;
+        assert_eq!(
+            (answer.status, answer.body["details"]["field"].as_str()),
+            (400, Some(field)),
+            "{engine:?} {path}: {:?}",
+            answer.body
+        );
+    }
+    let nul_login = login(&w.app, "ad\u{0}min", "Admin12345").await;
+    assert_eq!(nul_login.status, 401, "{engine:?} {:?}", nul_login.body);
+    let users = call(&w.app, "GET", "/users:list", None, Some(&admin)).await;
+    assert_eq!(
+        users.body["users"].as_array().map(Vec::len),
+        Some(1),
+        "nothing stored"
+    );
+    w.finish().await;
+}
+
 moon_tests::on_every_engine! {
     every_route_answers_each_caller_as_the_role_table_says => role_table_on,
     forged_stale_and_ended_credentials_are_401 => attacks_on,
+    nul_in_account_fields_is_400 => nul_in_accounts_on,
 }
 
 #[tokio::test]

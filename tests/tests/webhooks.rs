@@ -132,6 +132,11 @@ async fn webhooks_on(engine: Engine) {
     // A worker turns it into exactly one record.
     assert_eq!(hooks.work_once(10).await, 1);
     let done = get(&app, "/webhooks:events?name=acme_pay&status=done").await;
+    assert_eq!(
+        done.body["events"][0]["attempts"], 1,
+        "a first-time success is one attempt: {:?}",
+        done.body
+    );
     let record_id = done.body["events"][0]["record_id"]
         .as_str()
         .unwrap_or_default()
@@ -157,6 +162,7 @@ async fn webhooks_on(engine: Engine) {
     assert_eq!(hooks.work_once(10).await, 1);
     let dead = get(&app, "/webhooks:events?name=acme_pay&status=dead").await;
     assert_eq!(dead.body["events"][0]["id"], json!(odd_id));
+    assert_eq!(dead.body["events"][0]["attempts"], 1, "{:?}", dead.body);
     assert!(
         dead.body["events"][0]["last_error"]
             .as_str()

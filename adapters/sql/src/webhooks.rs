@@ -313,6 +313,8 @@ impl WebhookRepository for SqlWebhookRepository {
         let stmt = Query::update()
             .table(a(EVENTS))
             .value(a("status"), "done")
+            // A success is an attempt too: a first-time success has 1 (API.md §7).
+            .value(a("attempts"), Expr::col(a("attempts")).add(1))
             .value(a("record_id"), record.id.to_string())
             .value(a("last_error"), None::<String>)
             .value(a("lease_token"), None::<String>)
