@@ -170,6 +170,21 @@ async fn webhooks_on(engine: Engine) {
         "{:?}",
         dead.body
     );
+    // A secret is never empty, nor does it take NUL (API.md §7): nothing changes.
+    for secret in ["", "a\u{0}b"] {
+        let emptied = post(
+            &app,
+            "/webhooks:update?name=acme_pay",
+            &json!({ "secret": secret }),
+        )
+        .await;
+        assert_eq!(
+            (emptied.status, emptied.body["details"]["field"].as_str()),
+            (400, Some("secret")),
+            "{:?}",
+            emptied.body
+        );
+    }
     let fixed = post(
         &app,
         "/webhooks:update?name=acme_pay",
