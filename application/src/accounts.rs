@@ -1,7 +1,6 @@
 //! User and API key management (admin), and the caller's own account: every rule of
 //! API.md §5 and §8 (last admin, own role, password rules, keys shown once).
 
-use std::sync::Arc;
 
 use moon_domain::auth::{check_password, valid_username};
 use moon_domain::{ApiKey, Principal, Role, User};
@@ -86,11 +85,10 @@ impl AuthService {
     }
 
     async fn hash_unchecked(&self, password: &str) -> Result<String, AppError> {
-        let hasher = Arc::clone(&self.hasher);
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hasher.hash(&password))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
+        self.hashing
+            .run(move |hasher| hasher.hash(&password))
+            .await?
             .map_err(AppError::from)
     }
 
@@ -270,11 +268,11 @@ impl AuthService {
         }
         let changed_password = password.is_some();
         if let Some((old, new)) = password {
-            let hasher = Arc::clone(&self.hasher);
             let hash = me.password_hash.clone();
-            let matches = tokio::task::spawn_blocking(move || hasher.verify(&old, &hash))
-                .await
-                .unwrap_or(false);
+            let matches = self
+                .hashing
+                .run(move |hasher| hasher.verify(&old, &hash))
+                .await?;
             if !matches {
                 return Err(AppError::invalid(
                     "old_password",

@@ -12,12 +12,14 @@ use moon_domain::ports::{AuthRepository, Clock, PasswordHasher, TokenIssuer};
 use moon_domain::{AccessClaims, ApiKey, Principal, Session, User};
 
 use crate::error::AppError;
+use crate::hashing::{HashingLimits, HashingPool};
+use crate::lockout::LoginLockout;
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 
 /// The prefix that tells an API key from a JWT.
 pub const API_KEY_PREFIX: &str = "moon_live_";
 
-/// Token lifetimes and the login lock.
+/// Token lifetimes, the login lock and the hashing bounds.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthPolicy {
     pub access_ttl: Duration,
@@ -25,6 +27,7 @@ pub struct AuthPolicy {
     /// Failed logins per IP and username before the lock (0 = no lock).
     pub login_max_failures: u32,
     pub login_window: Duration,
+    pub hashing: HashingLimits,
 }
 
 impl Default for AuthPolicy {
@@ -34,6 +37,7 @@ impl Default for AuthPolicy {
             refresh_ttl: Duration::from_secs(7 * 24 * 3600),
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
+            hashing: HashingLimits::default(),
         }
     }
 }
@@ -60,7 +64,7 @@ pub struct TokenPair {
 /// Authentication use cases and the caches behind every request's check.
 pub struct AuthService {
     pub(crate) repo: Arc<dyn AuthRepository>,
-    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) hashing: HashingPool,
     tokens: Arc<dyn TokenIssuer>,
     pub(crate) clock: Arc<dyn Clock>,
     policy: AuthPolicy,
@@ -70,7 +74,7 @@ pub struct AuthService {
     keys: DashMap<String, Arc<CachedKey>>,
     /// JWTs already verified, with their claims (expiry still checked on every use).
     verified_tokens: DashMap<String, AccessClaims>,
-    failures: DashMap<String, (u32, DateTime<Utc>)>,
+    lockout: LoginLockout,
 }
 
 fn unauthorized() -> AppError {
@@ -88,7 +92,7 @@ impl AuthService {
     ) -> Self {
         Self {
             repo,
-            hasher,
+            hashing: HashingPool::new(hasher, policy.hashing),
             tokens,
             clock,
             policy,
@@ -96,7 +100,7 @@ impl AuthService {
             sessions: DashMap::new(),
             keys: DashMap::new(),
             verified_tokens: DashMap::new(),
-            failures: DashMap::new(),
+            lockout: LoginLockout::new(policy.login_max_failures, policy.login_window),
         }
     }
 
@@ -241,19 +245,14 @@ impl AuthService {
         password: &str,
         ip: &str,
     ) -> Result<TokenPair, AppError> {
-        let lock_key = format!("{ip}|{}", username.to_ascii_lowercase());
-        let now = self.clock.now();
-        let window = chrono::Duration::from_std(self.policy.login_window).unwrap_or_default();
-        if self.policy.login_max_failures > 0
-            && let Some(entry) = self.failures.get(&lock_key)
-            && entry.0 >= self.policy.login_max_failures
-            && now < entry.1 + window
-        {
-            let retry = (entry.1 + window - now).num_seconds().max(1);
-            return Err(AppError::RateLimited {
-                retry_after: u64::try_from(retry).unwrap_or(1),
-            });
+        // No user has such a name: refused before anything is remembered or hashed.
+        if username.chars().count() > moon_domain::auth::MAX_USERNAME_CHARS {
+            return Err(AppError::Unauthorized(
+                "invalid username or password".to_owned(),
+            ));
         }
+        let lock_key = format!("{ip}|{}", username.to_ascii_lowercase());
+        self.lockout.begin(&lock_key, self.clock.now())?;
         // A name no user can have is looked up nowhere (it may hold what SQL refuses, as NUL).
         let user = if moon_domain::auth::valid_username(username) {
             self.repo.user_by_name(username).await?
@@ -262,31 +261,23 @@ impl AuthService {
         };
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let candidate = password.to_owned();
-        let hasher = Arc::clone(&self.hasher);
-        // Verify even for unknown users, against a throwaway hash, so timing tells nothing.
-        let matched = tokio::task::spawn_blocking(move || match hash {
-            Some(hash) => hasher.verify(&candidate, &hash),
-            None => {
-                let _ = hasher.verify(
-                    &candidate,
-                    "$argon2id$v=19$m=256,t=1,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA",
-                );
-                false
-            }
-        })
-        .await
-        .unwrap_or(false);
+        // Verified even for unknown users, at the same cost, so timing tells nothing.
+        let matched = self
+            .hashing
+            .run(move |hasher| match hash {
+                Some(hash) => hasher.verify(&candidate, &hash),
+                None => {
+                    hasher.verify_unknown_user(&candidate);
+                    false
+                }
+            })
+            .await?;
         let Some(user) = user.filter(|_| matched) else {
-            let mut entry = self.failures.entry(lock_key).or_insert((0, now));
-            if now >= entry.1 + window {
-                *entry = (0, now);
-            }
-            entry.0 += 1;
             return Err(AppError::Unauthorized(
                 "invalid username or password".to_owned(),
             ));
         };
-        self.failures.remove(&lock_key);
+        self.lockout.succeeded(&lock_key);
         self.start_session(user).await
     }
 

@@ -40,6 +40,9 @@ pub enum AppError {
     MaxCollections { max: usize },
     #[error("a collection may have at most {max} columns")]
     MaxColumns { max: usize },
+    /// Moon is at capacity for this kind of work (password hashing); retry after a pause.
+    #[error("the server is busy; retry in {retry_after} s")]
+    Busy { retry_after: u64 },
     /// The database is unreachable or timed out; detail for the log only.
     #[error("database unavailable")]
     Unavailable(String),

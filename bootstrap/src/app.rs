@@ -145,6 +145,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         version: env!("CARGO_PKG_VERSION"),
         prefix: normalise_prefix(&config.prefix),
         max_body_bytes: config.max_body_bytes,
+        body_deadline: Duration::from_secs(config.body_timeout_secs.max(1)),
         max_page_size: config.max_page_size,
     };
     let listener = tokio::net::TcpListener::bind(&config.listen)

@@ -37,6 +37,14 @@ pub struct Config {
     pub max_sort_fields: usize,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// Seconds a whole request body may take to arrive (slower senders are cut off).
+    pub body_timeout_secs: u64,
+    /// Open connections at most (capped below the process's file-descriptor limit).
+    pub max_connections: usize,
+    /// Password hashes computed at once (`0` = one per core).
+    pub hash_concurrency: usize,
+    /// Logins and password changes that may wait for a hashing slot (more: `503`).
+    pub hash_queue: usize,
     /// How long an `Idempotency-Key` answer is kept, in seconds.
     pub idempotency_ttl_secs: u64,
     /// Authentication on every non-public route; `false` only for benchmarks and trusted
@@ -101,6 +109,10 @@ impl Default for Config {
             max_sort_fields: 5,
             max_batch: 50,
             max_body_bytes: 2 * 1024 * 1024,
+            body_timeout_secs: 30,
+            max_connections: 10_000,
+            hash_concurrency: 0,
+            hash_queue: 64,
             idempotency_ttl_secs: 24 * 60 * 60,
             auth: true,
             admin_username: "admin".to_owned(),

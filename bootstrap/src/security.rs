@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use moon_application::secrets::random_token;
-use moon_application::{AuthPolicy, AuthService};
+use moon_application::{AuthPolicy, AuthService, HashingLimits};
 use moon_domain::ports::{AuthRepository, SystemClock};
 use moon_security::{Argon2Hasher, JwtIssuer};
 use moon_sql::{SqlAuthRepository, SqlDatabase};
@@ -35,6 +35,14 @@ pub async fn auth_service(db: &SqlDatabase, config: &Config) -> anyhow::Result<A
         access_ttl: Duration::from_secs(config.access_ttl_secs.max(1)),
         refresh_ttl: Duration::from_secs(config.refresh_ttl_secs.max(1)),
         login_max_failures: config.login_max_failures,
+        hashing: HashingLimits {
+            concurrent: if config.hash_concurrency == 0 {
+                HashingLimits::default().concurrent
+            } else {
+                config.hash_concurrency
+            },
+            waiting: config.hash_queue,
+        },
         ..AuthPolicy::default()
     };
     let auth = Arc::new(AuthService::new(

@@ -136,10 +136,13 @@ pub fn check_password(password: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The longest username.
+pub const MAX_USERNAME_CHARS: usize = 32;
+
 /// Usernames: 3–32 of `[A-Za-z0-9_.-]`.
 #[must_use]
 pub fn valid_username(raw: &str) -> bool {
-    (3..=32).contains(&raw.len())
+    (3..=MAX_USERNAME_CHARS).contains(&raw.len())
         && raw
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))

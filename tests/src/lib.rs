@@ -92,6 +92,7 @@ impl Doubles {
             version: "test",
             prefix: self.prefix,
             max_body_bytes: self.max_body_bytes,
+            body_deadline: std::time::Duration::from_secs(30),
             max_page_size: self.limits.max_page_size,
         };
         moon_http::service(state)
@@ -330,6 +331,7 @@ pub async fn sql_app_parts(
         version: "test",
         prefix: String::new(),
         max_body_bytes: 2 * 1024 * 1024,
+        body_deadline: std::time::Duration::from_secs(30),
         max_page_size: limits.max_page_size,
     });
     (service, webhooks_handle)

@@ -49,6 +49,10 @@ impl Handler for Dispatcher {
 impl Dispatcher {
     async fn serve(&self, req: &mut Request, res: &mut Response) {
         let state = &*self.state;
+        if let Err(error) = crate::body::check_head(req) {
+            write(res, Err(error), None);
+            return;
+        }
         let path = req.uri().path().to_owned();
         let route = strip_prefix(&path, &state.prefix).and_then(Route::parse);
         let caller = match access::authenticate(state, req, route.as_ref()).await {
@@ -58,6 +62,15 @@ impl Dispatcher {
                 return;
             }
         };
+        if let Err(error) = crate::body::prefetch(state, req, route.as_ref()).await {
+            // The rest of a body that never came is not waited for.
+            res.headers_mut().insert(
+                salvo::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+            write(res, Err(error), caller.rate);
+            return;
+        }
         let scope = caller
             .principal
             .as_ref()

@@ -223,13 +223,24 @@ impl From<AppError> for ApiError {
             AppError::MaxColumns { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "MAX_COLUMNS_REACHED", message)
             }
+            AppError::Busy { retry_after } => {
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    message,
+                );
+                error.retry_after = Some(retry_after);
+                error
+            }
             AppError::Unavailable(detail) => {
                 tracing::error!(%detail, "database unavailable");
-                Self::new(
+                let mut error = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "INTERNAL_ERROR",
+                    "SERVICE_UNAVAILABLE",
                     "the database is unavailable; try again",
-                )
+                );
+                error.retry_after = Some(1);
+                error
             }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

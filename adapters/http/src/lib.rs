@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+mod body;
 mod cors;
 mod dispatch;
 mod docs;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub prefix: String,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How long a whole request body may take to arrive.
+    pub body_deadline: std::time::Duration,
     /// Largest page size, for messages.
     pub max_page_size: u32,
 }

@@ -106,6 +106,11 @@ pub trait PasswordHasher: Send + Sync {
     fn hash(&self, password: &str) -> Result<String, RepoError>;
     /// Whether `password` matches `hash` (constant time).
     fn verify(&self, password: &str, hash: &str) -> bool;
+    /// Spends what verifying `password` against a real hash of this hasher's parameters
+    /// costs, for a login of an unknown user (so timing does not tell who exists).
+    fn verify_unknown_user(&self, password: &str);
+    /// Gives back memory kept between hashes; called when no hash is running or waiting.
+    fn release_memory(&self) {}
 }
 
 /// Signs and checks access tokens (JWT, HS256).
