@@ -1,8 +1,8 @@
 //! User and API key management (admin), and the caller's own account: every rule of
 //! API.md §5 and §8 (last admin, own role, password rules, keys shown once).
 
-
 use moon_domain::auth::{check_password, valid_username};
+use moon_domain::ports::UserRemoval;
 use moon_domain::{ApiKey, Principal, Role, User};
 
 use crate::auth::{API_KEY_PREFIX, AuthService};
@@ -202,12 +202,6 @@ impl AuthService {
                     "an admin cannot change their own role",
                 ));
             }
-            if user.role == Role::Admin && self.repo.count_role(Role::Admin).await? <= 1 {
-                return Err(AppError::invalid(
-                    "role",
-                    "the last admin cannot be demoted",
-                ));
-            }
             user.role = role;
         }
         if let Some(email) = changes.email {
@@ -223,7 +217,14 @@ impl AuthService {
             user.password_hash = self.hash_password(&password, "password").await?;
         }
         user.updated_at = self.clock.now();
-        self.repo.save_user(&user, false).await?;
+        // The last-admin rule is the database's to decide, with the admins locked: two
+        // concurrent demotions cannot both pass.
+        if !self.repo.save_user_keeping_an_admin(&user).await? {
+            return Err(AppError::invalid(
+                "role",
+                "the last admin cannot be demoted",
+            ));
+        }
         self.forget_user(&user.id);
         if new_password {
             self.end_sessions(&user.id, None).await?;
@@ -237,11 +238,14 @@ impl AuthService {
     /// Not found, or the last admin.
     pub async fn delete_user(&self, id: &str) -> Result<(), AppError> {
         let user = self.get_user(id).await?;
-        if user.role == Role::Admin && self.repo.count_role(Role::Admin).await? <= 1 {
-            return Err(AppError::invalid("id", "the last admin cannot be deleted"));
+        match self.repo.delete_user_keeping_an_admin(&user.id).await? {
+            UserRemoval::LastAdmin => {
+                return Err(AppError::invalid("id", "the last admin cannot be deleted"));
+            }
+            UserRemoval::Missing => return Err(not_found("user")),
+            UserRemoval::Deleted => {}
         }
         self.end_sessions(id, None).await?;
-        self.repo.delete_user(id).await?;
         self.forget_user(id);
         Ok(())
     }

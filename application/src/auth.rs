@@ -94,14 +94,24 @@ impl AuthService {
             repo,
             hashing: HashingPool::new(hasher, policy.hashing),
             tokens,
-            clock,
+            clock: Arc::clone(&clock),
             policy,
             users: DashMap::new(),
             sessions: DashMap::new(),
             keys: DashMap::new(),
             verified_tokens: DashMap::new(),
-            lockout: LoginLockout::new(policy.login_max_failures, policy.login_window),
+            lockout: LoginLockout::new(
+                policy.login_max_failures,
+                policy.login_window,
+                Arc::clone(&clock),
+            ),
         }
+    }
+
+    /// Login-lock entries held in memory now (bounded; for tests and metrics).
+    #[must_use]
+    pub fn lockout_entries(&self) -> usize {
+        self.lockout.len()
     }
 
     /// Who a bearer credential belongs to, checked against the current user, session or key.
@@ -252,7 +262,7 @@ impl AuthService {
             ));
         }
         let lock_key = format!("{ip}|{}", username.to_ascii_lowercase());
-        self.lockout.begin(&lock_key, self.clock.now())?;
+        let attempt = self.lockout.begin(&lock_key).await?;
         // A name no user can have is looked up nowhere (it may hold what SQL refuses, as NUL).
         let user = if moon_domain::auth::valid_username(username) {
             self.repo.user_by_name(username).await?
@@ -273,11 +283,12 @@ impl AuthService {
             })
             .await?;
         let Some(user) = user.filter(|_| matched) else {
+            attempt.failed();
             return Err(AppError::Unauthorized(
                 "invalid username or password".to_owned(),
             ));
         };
-        self.lockout.succeeded(&lock_key);
+        attempt.succeeded();
         self.start_session(user).await
     }
 
@@ -347,8 +358,22 @@ impl AuthService {
             .await?
             .ok_or_else(unauthorized)?;
         let secret = random_token(48);
-        session.refresh_hash = sha256_hex(secret.as_bytes());
-        self.repo.save_session(&session).await?;
+        let next = sha256_hex(secret.as_bytes());
+        // One step in the database: of two refreshes with one token, exactly one wins; the
+        // other is a reuse and ends the session.
+        if !self
+            .repo
+            .rotate_refresh(&session.id, &session.refresh_hash, &next)
+            .await?
+        {
+            session.revoked = true;
+            self.repo.save_session(&session).await?;
+            self.forget_sessions(&[session.id]);
+            return Err(AppError::Unauthorized(
+                "refresh token already used; the session has ended".to_owned(),
+            ));
+        }
+        session.refresh_hash = next;
         self.sessions
             .insert(session.id.clone(), Arc::new(session.clone()));
         self.pair(user, &session.id, &secret)

@@ -1,76 +1,141 @@
-//! The login lock: failed logins counted per IP and username, atomically (the count is
-//! taken before the password is checked, so a burst cannot slip past the limit), in a
-//! bounded table whose entries expire with their window.
+//! The login lock: failed logins counted per IP and username in a bounded table whose
+//! entries expire with their window. Attempts are admitted before their password is checked,
+//! never more at once than failures left, so a burst cannot slip past the limit: 24 wrong
+//! passwords sent together get 5 answers and then 429, while correct ones wait their turn.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
+use moon_domain::ports::Clock;
+use tokio::sync::Notify;
 
 use crate::error::AppError;
 
 /// Entries kept at most; past it, expired ones are swept, and if none are, new pairs are
 /// refused (`503`) rather than let through unchecked.
 pub const MAX_ENTRIES: usize = 50_000;
+/// How long an attempt waits for others on the same key before it is told to retry.
+const MAX_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    in_flight: u32,
+    since: DateTime<Utc>,
+}
 
 /// Failures per key within a window.
 pub struct LoginLockout {
     max_failures: u32,
-    window: Duration,
-    /// Key → (attempts counted, start of the window).
-    entries: DashMap<String, (u32, DateTime<Utc>)>,
+    window: chrono::Duration,
+    clock: Arc<dyn Clock>,
+    entries: DashMap<String, Entry>,
+    /// Woken whenever an attempt ends, so waiting ones look again.
+    ended: Notify,
+}
+
+/// An admitted attempt; [`Attempt::failed`] or [`Attempt::succeeded`] ends it (dropping it
+/// unfinished, as a cancelled request does, counts nothing).
+pub struct Attempt<'a> {
+    lockout: &'a LoginLockout,
+    key: String,
+    open: bool,
 }
 
 impl LoginLockout {
     #[must_use]
-    pub fn new(max_failures: u32, window: Duration) -> Self {
+    pub fn new(max_failures: u32, window: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             max_failures,
-            window,
+            window: chrono::Duration::from_std(window).unwrap_or_default(),
+            clock,
             entries: DashMap::new(),
+            ended: Notify::new(),
         }
     }
 
-    fn window(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.window).unwrap_or_default()
-    }
-
-    /// Counts an attempt for `key` before it is checked, or refuses it while locked.
+    /// Admits an attempt for `key`, waiting while others on it could use up its failures.
     ///
     /// # Errors
     /// [`AppError::RateLimited`] while the key is locked; [`AppError::Busy`] when the table
-    /// is full of live entries.
-    pub fn begin(&self, key: &str, now: DateTime<Utc>) -> Result<(), AppError> {
-        if self.max_failures == 0 {
-            return Ok(());
+    /// is full of live entries or the wait is too long.
+    pub async fn begin(&self, key: &str) -> Result<Attempt<'_>, AppError> {
+        let deadline = tokio::time::Instant::now() + MAX_WAIT;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.try_admit(key)? {
+                return Ok(Attempt {
+                    lockout: self,
+                    key: key.to_owned(),
+                    open: self.max_failures > 0,
+                });
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                return Err(AppError::Busy { retry_after: 1 });
+            }
         }
-        let window = self.window();
+    }
+
+    fn try_admit(&self, key: &str) -> Result<bool, AppError> {
+        if self.max_failures == 0 {
+            return Ok(true);
+        }
+        let now = self.clock.now();
         if !self.entries.contains_key(key) && self.entries.len() >= MAX_ENTRIES {
-            self.entries.retain(|_, (_, start)| now < *start + window);
+            self.entries
+                .retain(|_, e| e.in_flight > 0 || now < e.since + self.window);
             if self.entries.len() >= MAX_ENTRIES {
                 return Err(AppError::Busy { retry_after: 60 });
             }
         }
-        let mut entry = self.entries.entry(key.to_owned()).or_insert((0, now));
-        if now >= entry.1 + window {
-            *entry = (0, now);
+        let mut entry = self.entries.entry(key.to_owned()).or_insert(Entry {
+            failures: 0,
+            in_flight: 0,
+            since: now,
+        });
+        if now >= entry.since + self.window {
+            entry.failures = 0;
+            entry.since = now;
         }
-        if entry.0 >= self.max_failures {
-            let retry = (entry.1 + window - now).num_seconds().max(1);
+        if entry.failures >= self.max_failures {
+            let retry = (entry.since + self.window - now).num_seconds().max(1);
             return Err(AppError::RateLimited {
                 retry_after: u64::try_from(retry).unwrap_or(1),
             });
         }
-        entry.0 += 1;
-        Ok(())
+        if entry.failures + entry.in_flight >= self.max_failures {
+            return Ok(false);
+        }
+        entry.in_flight += 1;
+        Ok(true)
     }
 
-    /// A successful login clears its key.
-    pub fn succeeded(&self, key: &str) {
-        self.entries.remove(key);
+    fn end(&self, key: &str, failed: bool) {
+        let now = self.clock.now();
+        let forget = self.entries.get_mut(key).is_some_and(|mut entry| {
+            entry.in_flight = entry.in_flight.saturating_sub(1);
+            if failed {
+                if entry.failures == 0 {
+                    entry.since = now;
+                }
+                entry.failures += 1;
+            } else {
+                entry.failures = 0;
+            }
+            entry.failures == 0 && entry.in_flight == 0
+        });
+        if forget {
+            self.entries
+                .remove_if(key, |_, e| e.failures == 0 && e.in_flight == 0);
+        }
+        self.ended.notify_waiters();
     }
 
-    /// Entries held now (for tests and metrics).
+    /// Entries held now.
     #[must_use]
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -82,45 +147,115 @@ impl LoginLockout {
     }
 }
 
+impl Attempt<'_> {
+    /// The password was wrong (or the user unknown): one more failure.
+    pub fn failed(mut self) {
+        self.open = false;
+        self.lockout.end(&self.key, true);
+    }
+
+    /// The login succeeded: the key's failures are forgotten.
+    pub fn succeeded(mut self) {
+        self.open = false;
+        self.lockout.end(&self.key, false);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            if let Some(mut entry) = self.lockout.entries.get_mut(&self.key) {
+                entry.in_flight = entry.in_flight.saturating_sub(1);
+            }
+            self.lockout.ended.notify_waiters();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
 
-    #[test]
-    fn attempts_are_counted_before_they_are_checked() {
-        let lock = LoginLockout::new(5, Duration::from_secs(900));
-        let now = Utc::now();
-        let outcomes: Vec<bool> = (0..24).map(|_| lock.begin("ip|ada", now).is_ok()).collect();
-        assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 5);
-        assert!(matches!(
-            lock.begin("ip|ada", now),
-            Err(AppError::RateLimited { .. })
-        ));
-        let later = now + chrono::Duration::seconds(901);
-        assert!(
-            lock.begin("ip|ada", later).is_ok(),
-            "the lock ends with its window"
-        );
-        lock.succeeded("ip|ada");
-        assert!(lock.is_empty());
+    struct TestClock(Mutex<DateTime<Utc>>);
+    impl Clock for TestClock {
+        fn now(&self) -> DateTime<Utc> {
+            self.0.lock().map(|t| *t).unwrap_or_default()
+        }
     }
 
-    #[test]
-    fn the_table_is_bounded_and_swept() {
-        let lock = LoginLockout::new(5, Duration::from_secs(60));
-        let then = Utc::now();
+    fn lockout(max: u32) -> (Arc<LoginLockout>, Arc<TestClock>) {
+        let clock = Arc::new(TestClock(Mutex::new(Utc::now())));
+        let lock = LoginLockout::new(max, Duration::from_secs(900), clock.clone());
+        (Arc::new(lock), clock)
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_wrong_passwords_gets_max_answers_then_429() {
+        let (lock, clock) = lockout(5);
+        let attempts = (0..24).map(|_| {
+            let lock = Arc::clone(&lock);
+            tokio::spawn(async move {
+                match lock.begin("ip|ada").await {
+                    Ok(attempt) => {
+                        tokio::task::yield_now().await;
+                        attempt.failed();
+                        "checked"
+                    }
+                    Err(AppError::RateLimited { .. }) => "locked",
+                    Err(_) => "other",
+                }
+            })
+        });
+        let mut outcomes = Vec::new();
+        for a in attempts {
+            outcomes.push(a.await.unwrap_or("panicked"));
+        }
+        assert_eq!(outcomes.iter().filter(|o| **o == "checked").count(), 5);
+        assert_eq!(outcomes.iter().filter(|o| **o == "locked").count(), 19);
+        if let Ok(mut t) = clock.0.lock() {
+            *t += chrono::Duration::seconds(901);
+        }
+        assert!(
+            lock.begin("ip|ada").await.is_ok(),
+            "the lock ends with its window"
+        );
+    }
+
+    #[tokio::test]
+    async fn correct_logins_in_a_burst_all_get_through() {
+        let (lock, _) = lockout(5);
+        let attempts = (0..16).map(|_| {
+            let lock = Arc::clone(&lock);
+            tokio::spawn(async move {
+                let attempt = lock.begin("ip|ada").await.ok()?;
+                tokio::task::yield_now().await;
+                attempt.succeeded();
+                Some(())
+            })
+        });
+        for a in attempts {
+            assert_eq!(a.await.ok().flatten(), Some(()));
+        }
+        assert!(lock.is_empty(), "nothing is remembered after successes");
+    }
+
+    #[tokio::test]
+    async fn the_table_is_bounded_and_swept() {
+        let (lock, clock) = lockout(5);
         for i in 0..MAX_ENTRIES {
-            assert!(lock.begin(&format!("k{i}"), then).is_ok());
+            if let Ok(a) = lock.begin(&format!("k{i}")).await {
+                a.failed();
+            }
         }
         assert!(matches!(
-            lock.begin("new", then),
+            lock.begin("new").await,
             Err(AppError::Busy { .. })
         ));
-        let later = then + chrono::Duration::seconds(61);
-        assert!(
-            lock.begin("new", later).is_ok(),
-            "expired entries make room"
-        );
-        assert_eq!(lock.len(), 1);
+        if let Ok(mut t) = clock.0.lock() {
+            *t += chrono::Duration::seconds(901);
+        }
+        assert!(lock.begin("new").await.is_ok(), "expired entries make room");
+        assert!(lock.len() <= 1);
     }
 }

@@ -17,6 +17,7 @@ use moon_sql::{
 };
 use salvo::Server;
 use salvo::conn::tcp::TcpAcceptor;
+use salvo::fuse::FuseConfig;
 
 use crate::config::Config;
 
@@ -155,7 +156,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the bound address")?;
     let acceptor = TcpAcceptor::try_from(listener).context("cannot use the listener")?;
-    let server = Server::new(acceptor);
+    let max_connections = connection_cap(config.max_connections);
+    tracing::info!(max_connections, "connections capped");
+    let server = Server::new(acceptor)
+        .fuse_config(
+            // Slow heads (30 s, salvo's default), stalled bodies and idle keep-alives are cut
+            // off; the whole-body deadline is the dispatcher's (`body_timeout_secs`).
+            FuseConfig::default()
+                .with_request_body_timeout(Duration::from_secs(10))
+                .with_connection_idle_timeout(Duration::from_secs(75)),
+        )
+        .max_connections(max_connections);
     let handle = server.handle();
     tokio::spawn(async move {
         stop_signal().await;
@@ -175,6 +186,27 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// File descriptors kept free of connections: the database pool, logs, the listener.
+const DESCRIPTOR_HEADROOM: usize = 256;
+
+/// `wanted`, but never within [`DESCRIPTOR_HEADROOM`] of the process's open-file limit
+/// (Linux: `/proc/self/limits`), so a connection flood cannot starve the database of sockets.
+fn connection_cap(wanted: usize) -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<usize>().ok())
+        });
+    match soft {
+        Some(soft) => wanted.min(soft.saturating_sub(DESCRIPTOR_HEADROOM).max(16)),
+        None => wanted,
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -159,7 +159,21 @@ async fn the_docs_page_and_its_assets_are_served_by_moon() {
         .await;
     assert_eq!(page.status_code.map(|s| s.as_u16()), Some(200));
     let html = page.take_string().await.unwrap_or_default();
-    assert!(html.contains("/docs/assets/swagger-ui-bundle.js") && html.contains("/openapi.json"));
+    assert!(
+        html.contains("/docs/assets/swagger-ui-bundle.js")
+            && html.contains("/docs/assets/moon-docs.js")
+    );
+    assert!(
+        !html.contains("<script>"),
+        "no inline script: the page's policy forbids it"
+    );
+    let script = TestClient::get(format!("{}/docs/assets/moon-docs.js", moon_tests::BASE))
+        .send(&app)
+        .await
+        .take_string()
+        .await
+        .unwrap_or_default();
+    assert!(script.contains("/openapi.json"), "{script}");
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no asset from the internet"

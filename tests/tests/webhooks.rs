@@ -283,6 +283,20 @@ async fn webhooks_on(engine: Engine) {
     let rest = get(&app, &format!("/webhooks:list?limit=2&after={cursor}")).await;
     assert_eq!(rest.body["webhooks"].as_array().map(Vec::len), Some(1));
 
+    // Idempotency-Key is not for /hooks (anonymous callers): two events under one key are
+    // two events, never a replay.
+    let mut ids = Vec::new();
+    for n in [101, 102] {
+        let event = json!({"id": format!("evt_{n}"), "data": {"amount": n, "currency": "EUR"}});
+        let mut headers = signed(&event);
+        headers.push(("idempotency-key", "same-key".to_owned()));
+        let answer = deliver(&app, "acme_pay", &event, &headers).await;
+        assert_eq!(answer.status, 202, "{:?}", answer.body);
+        assert!(answer.header("idempotent-replayed").is_none());
+        ids.push(answer.body["id"].clone());
+    }
+    assert_ne!(ids[0], ids[1]);
+
     db.close().await;
     test_db.drop_database().await;
 }

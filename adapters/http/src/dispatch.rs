@@ -71,11 +71,13 @@ impl Dispatcher {
             write(res, Err(error), caller.rate);
             return;
         }
-        let scope = caller
-            .principal
-            .as_ref()
-            .map_or_else(|| "anonymous".to_owned(), moon_domain::Principal::scope);
-        let reserved = match idempotent::start(state, req, &scope).await {
+        // Idempotency is for authenticated writes; with auth off (benchmarks), one scope.
+        let scope = match (&caller.principal, &state.auth) {
+            (Some(principal), _) => Some(principal.scope()),
+            (None, None) => Some("anonymous".to_owned()),
+            (None, Some(_)) => None,
+        };
+        let reserved = match idempotent::start(state, req, route.as_ref(), scope.as_deref()).await {
             idempotent::Start::Plain => None,
             idempotent::Start::Reserved(key) => Some(key),
             idempotent::Start::Answered(outcome) => {

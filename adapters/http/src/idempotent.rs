@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::input::json_body_bytes;
 use crate::reply::Reply;
+use crate::routes::Route;
 
 /// What to do with a request before running it.
 pub enum Start {
@@ -21,12 +22,27 @@ pub enum Start {
     Answered(Result<Reply, ApiError>),
 }
 
+/// Whether `route` takes `Idempotency-Key` (API.md §5): authenticated writes of
+/// collections and records only, never `auth:*`, accounts, keys or `/hooks/*` (whose answers
+/// hold tokens or keys, or whose callers are anonymous).
+fn keyed_route(route: Option<&Route<'_>>) -> bool {
+    matches!(route, Some(Route::Collections(_) | Route::Records { .. }))
+}
+
 /// Checks a request's `Idempotency-Key`, if any.
-pub async fn start(state: &AppState, req: &mut Request, caller: &str) -> Start {
+pub async fn start(
+    state: &AppState,
+    req: &mut Request,
+    route: Option<&Route<'_>>,
+    caller: Option<&str>,
+) -> Start {
     let Some(service) = &state.idempotency else {
         return Start::Plain;
     };
-    if req.method() != Method::POST {
+    let Some(caller) = caller else {
+        return Start::Plain;
+    };
+    if req.method() != Method::POST || !keyed_route(route) {
         return Start::Plain;
     }
     let Some(raw) = req

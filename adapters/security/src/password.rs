@@ -58,7 +58,7 @@ impl Argon2Hasher {
         let mut memory = reusable
             .then(|| self.spare.lock().ok().and_then(|mut s| s.pop()))
             .flatten()
-            .unwrap_or_else(|| vec![Block::default(); blocks]);
+            .unwrap_or_else(|| state_buffer(blocks));
         let outcome = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
             password,
             salt,
@@ -70,6 +70,21 @@ impl Argon2Hasher {
         }
         outcome
     }
+}
+
+/// Bytes above glibc's largest dynamic mmap threshold (32 MiB on 64-bit): an allocation this
+/// big is always its own mapping, unmapped when freed, and never moves the threshold up (a
+/// freed 19 MiB mapping would, after which every later buffer stays in a thread's arena for
+/// good: 16 concurrent logins once held 2.2 GB).
+const MAPPED_BYTES: usize = 33 * 1024 * 1024;
+
+/// argon2 state of `blocks` blocks. Its capacity is at least [`MAPPED_BYTES`]; only the
+/// blocks in use are written, so the rest is never resident.
+fn state_buffer(blocks: usize) -> Vec<Block> {
+    let capacity = blocks.max(MAPPED_BYTES / std::mem::size_of::<Block>() + 1);
+    let mut memory = Vec::with_capacity(capacity);
+    memory.resize(blocks, Block::default());
+    memory
 }
 
 /// A PHC string with `params`, a random salt and 32 random bytes as the hash: no password

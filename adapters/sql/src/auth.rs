@@ -2,13 +2,15 @@
 //! `moon_settings`, created at start-up, never reachable through the collection routes.
 
 use async_trait::async_trait;
-use moon_domain::ports::AuthRepository;
+use moon_domain::ports::{AuthRepository, UserRemoval};
 use moon_domain::{ApiKey, RepoError, Role, Session, User};
 use sea_orm::{ConnectionTrait, QueryResult};
 use sea_query::{
     ColumnDef, Expr, ExprTrait, Func, Order, Query, SimpleExpr, Table, TableCreateStatement,
+    UpdateStatement,
 };
 
+use crate::auth_guards;
 use crate::connect::SqlDatabase;
 use crate::dialect::{Backend, get};
 use crate::error::{classify, internal};
@@ -120,6 +122,20 @@ impl SqlAuthRepository {
         })
     }
 
+    fn user_values(&self, user: &User) -> Vec<SimpleExpr> {
+        let b = self.backend();
+        vec![
+            user.id.clone().into(),
+            user.username.clone().into(),
+            user.email.clone().into(),
+            user.role.as_str().into(),
+            user.can_write.into(),
+            user.password_hash.clone().into(),
+            Expr::val(b.bind_datetime(&user.created_at)),
+            Expr::val(b.bind_datetime(&user.updated_at)),
+        ]
+    }
+
     fn key_from(&self, row: &QueryResult) -> Result<ApiKey, RepoError> {
         let b = self.backend();
         Ok(ApiKey {
@@ -180,18 +196,7 @@ impl SqlAuthRepository {
                 .await
                 .map_err(|e| classify(&e))?;
         } else {
-            let mut stmt = Query::update();
-            stmt.table(a(table));
-            let mut id = None;
-            for (column, value) in columns.iter().zip(values) {
-                if *column == "id" {
-                    id = Some(value);
-                } else {
-                    stmt.value(a(column), value);
-                }
-            }
-            let id = id.ok_or_else(|| internal("upsert without id"))?;
-            stmt.and_where(Expr::col(a("id")).eq(id));
+            let stmt = update_statement(table, columns, values)?;
             self.db
                 .writer
                 .execute(&stmt)
@@ -214,6 +219,27 @@ impl SqlAuthRepository {
             .map_err(|e| classify(&e))?
             .rows_affected())
     }
+}
+
+/// `UPDATE table SET columns = values WHERE id = <the "id" value>`.
+fn update_statement(
+    table: &str,
+    columns: &[&str],
+    values: Vec<SimpleExpr>,
+) -> Result<UpdateStatement, RepoError> {
+    let mut stmt = Query::update();
+    stmt.table(a(table));
+    let mut id = None;
+    for (column, value) in columns.iter().zip(values) {
+        if *column == "id" {
+            id = Some(value);
+        } else {
+            stmt.value(a(column), value);
+        }
+    }
+    let id = id.ok_or_else(|| internal("update without id"))?;
+    stmt.and_where(Expr::col(a("id")).eq(id));
+    Ok(stmt)
 }
 
 fn role(raw: Option<String>) -> Result<Role, RepoError> {
@@ -277,23 +303,26 @@ impl AuthRepository for SqlAuthRepository {
     }
 
     async fn save_user(&self, user: &User, insert: bool) -> Result<(), RepoError> {
-        let b = self.backend();
-        let values: Vec<SimpleExpr> = vec![
-            user.id.clone().into(),
-            user.username.clone().into(),
-            user.email.clone().into(),
-            user.role.as_str().into(),
-            user.can_write.into(),
-            user.password_hash.clone().into(),
-            Expr::val(b.bind_datetime(&user.created_at)),
-            Expr::val(b.bind_datetime(&user.updated_at)),
-        ];
-        self.upsert(USERS, &USER_COLUMNS, values, insert).await
+        self.upsert(USERS, &USER_COLUMNS, self.user_values(user), insert)
+            .await
     }
 
-    async fn delete_user(&self, id: &str) -> Result<bool, RepoError> {
-        self.delete_where(SESSIONS, "user_id", id).await?;
-        Ok(self.delete_where(USERS, "id", id).await? > 0)
+    async fn save_user_keeping_an_admin(&self, user: &User) -> Result<bool, RepoError> {
+        let update = update_statement(USERS, &USER_COLUMNS, self.user_values(user))?;
+        auth_guards::update_keeping_an_admin(&self.db, USERS, user, &update).await
+    }
+
+    async fn delete_user_keeping_an_admin(&self, id: &str) -> Result<UserRemoval, RepoError> {
+        auth_guards::delete_user_keeping_an_admin(&self.db, USERS, SESSIONS, id).await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        session_id: &str,
+        expected: &str,
+        next: &str,
+    ) -> Result<bool, RepoError> {
+        auth_guards::rotate_refresh(&self.db, SESSIONS, session_id, expected, next).await
     }
 
     async fn session(&self, id: &str) -> Result<Option<Session>, RepoError> {

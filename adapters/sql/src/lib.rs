@@ -4,6 +4,7 @@
 mod adopt;
 mod aggregate;
 mod auth;
+mod auth_guards;
 mod catalogue;
 mod collections;
 mod connect;

@@ -5,6 +5,15 @@ use async_trait::async_trait;
 use crate::auth::{AccessClaims, ApiKey, Role, Session, User};
 use crate::error::RepoError;
 
+/// What a guarded user deletion did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserRemoval {
+    Deleted,
+    Missing,
+    /// Refused: the user is the last admin.
+    LastAdmin,
+}
+
 /// Users, their sessions and API keys, and server settings such as the JWT secret.
 #[async_trait]
 pub trait AuthRepository: Send + Sync {
@@ -33,17 +42,35 @@ pub trait AuthRepository: Send + Sync {
     /// # Errors
     /// [`RepoError::Duplicate`] naming `username` or `email`.
     async fn save_user(&self, user: &User, insert: bool) -> Result<(), RepoError>;
-    /// Deletes a user and their sessions.
+    /// Saves an existing user unless that leaves no admin (decided by the database, so two
+    /// concurrent demotions cannot both pass); `false` when refused.
+    ///
+    /// # Errors
+    /// [`RepoError::Duplicate`] naming `username` or `email`.
+    async fn save_user_keeping_an_admin(&self, user: &User) -> Result<bool, RepoError>;
+    /// Deletes a user and their sessions unless they are the last admin (decided by the
+    /// database, so two admins deleting each other at once leave one).
     ///
     /// # Errors
     /// [`RepoError`] when the database fails.
-    async fn delete_user(&self, id: &str) -> Result<bool, RepoError>;
+    async fn delete_user_keeping_an_admin(&self, id: &str) -> Result<UserRemoval, RepoError>;
 
     /// The session with `id`.
     ///
     /// # Errors
     /// [`RepoError`] when the database fails.
     async fn session(&self, id: &str) -> Result<Option<Session>, RepoError>;
+    /// Replaces a live session's refresh hash `expected` by `next` in one step; `false` when
+    /// it no longer holds `expected` (another refresh won, or the session ended).
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn rotate_refresh(
+        &self,
+        session_id: &str,
+        expected: &str,
+        next: &str,
+    ) -> Result<bool, RepoError>;
     /// Inserts or replaces a session (by id).
     ///
     /// # Errors

@@ -37,6 +37,7 @@ impl DocsRoute {
             "/docs" | "/docs/" => Self::Ui,
             "/docs/assets/swagger-ui-bundle.js" => Self::Asset("swagger-ui-bundle.js"),
             "/docs/assets/swagger-ui.css" => Self::Asset("swagger-ui.css"),
+            "/docs/assets/moon-docs.js" => Self::Asset("moon-docs.js"),
             "/doc" => Self::DocRoot,
             "/doc/" => Self::Doc(llms::Format::Html),
             "/doc/llms.md" => Self::Doc(llms::Format::Markdown),
@@ -125,19 +126,25 @@ pub fn serve(
             });
             conditional(req, (*body).clone(), crate::reply::JSON)
         }
-        DocsRoute::Ui => Ok(Reply::raw(
-            StatusCode::OK,
-            "text/html; charset=utf-8",
-            ui_page(&state.prefix).into_bytes(),
-        )
-        .with_header("cache-control", "no-cache")),
+        DocsRoute::Ui => Ok(page(
+            Reply::raw(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                ui_page(&state.prefix).into_bytes(),
+            )
+            .with_header("cache-control", "no-cache"),
+        )),
         DocsRoute::Asset(name) => {
-            let (body, content_type) = if name.ends_with(".css") {
-                (SWAGGER_CSS, "text/css; charset=utf-8")
-            } else {
-                (SWAGGER_JS, "application/javascript; charset=utf-8")
+            let (body, content_type) = match name {
+                "swagger-ui.css" => (SWAGGER_CSS.to_vec(), "text/css; charset=utf-8"),
+                "moon-docs.js" => (
+                    docs_script(&state.prefix).into_bytes(),
+                    "application/javascript; charset=utf-8",
+                ),
+                _ => (SWAGGER_JS.to_vec(), "application/javascript; charset=utf-8"),
             };
-            Ok(Reply::raw(StatusCode::OK, content_type, body.to_vec())
+            Ok(Reply::raw(StatusCode::OK, content_type, body)
+                .with_header("x-content-type-options", "nosniff")
                 .with_header("cache-control", "public, max-age=86400"))
         }
         DocsRoute::DocRoot => Ok(Reply::raw(
@@ -152,9 +159,30 @@ pub fn serve(
             let body = state
                 .docs
                 .get_or_build(key, || llms::render(format, state, &collections));
-            conditional(req, (*body).clone(), format.content_type())
+            let reply = conditional(req, (*body).clone(), format.content_type())?;
+            Ok(if format == llms::Format::Html {
+                page(reply)
+            } else {
+                reply.with_header("x-content-type-options", "nosniff")
+            })
         }
     }
+}
+
+/// The headers of an HTML page: scripts and styles from Moon only (no inline script), never
+/// framed, no referrer, no type sniffing. Swagger UI keeps the token in localStorage, so no
+/// foreign script may ever run beside it.
+fn page(reply: Reply) -> Reply {
+    reply
+        .with_header(
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; font-src 'self' data:; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+        )
+        .with_header("x-content-type-options", "nosniff")
+        .with_header("x-frame-options", "DENY")
+        .with_header("referrer-policy", "no-referrer")
 }
 
 /// `ETag` + `Cache-Control: no-cache`, and `304` when the client holds this version.
@@ -188,25 +216,31 @@ fn ui_page(prefix: &str) -> String {
 <body>
 <div id="moon-docs"></div>
 <script src="{prefix}/docs/assets/swagger-ui-bundle.js"></script>
-<script>
-  // Collections appear once you authorize: the spec is fetched with your token.
-  const token = () => window.localStorage.getItem("moon_token") || "";
-  window.ui = SwaggerUIBundle({{
-    url: "{prefix}/openapi.json",
-    dom_id: "#moon-docs",
-    persistAuthorization: true,
-    tryItOutEnabled: true,
-    requestInterceptor: (req) => {{
-      if (!req.headers.Authorization && token()) {{ req.headers.Authorization = "Bearer " + token(); }}
-      return req;
-    }},
-    onComplete: () => {{
-      if (token()) {{ window.ui.preauthorizeApiKey("bearer", token()); }}
-    }},
-  }});
-</script>
+<script src="{prefix}/docs/assets/moon-docs.js"></script>
 </body>
 </html>
+"##
+    )
+}
+
+/// The page's own script, served as a file so the page's policy allows no inline script.
+fn docs_script(prefix: &str) -> String {
+    format!(
+        r##"// Collections appear once you authorize: the spec is fetched with your token.
+const token = () => window.localStorage.getItem("moon_token") || "";
+window.ui = SwaggerUIBundle({{
+  url: "{prefix}/openapi.json",
+  dom_id: "#moon-docs",
+  persistAuthorization: true,
+  tryItOutEnabled: true,
+  requestInterceptor: (req) => {{
+    if (!req.headers.Authorization && token()) {{ req.headers.Authorization = "Bearer " + token(); }}
+    return req;
+  }},
+  onComplete: () => {{
+    if (token()) {{ window.ui.preauthorizeApiKey("bearer", token()); }}
+  }},
+}});
 "##
     )
 }
