@@ -4,7 +4,7 @@
 use moon_domain::RepoError;
 use moon_tests::{Doubles, get, post};
 use salvo::test::{ResponseExt, TestClient};
-use serde_json::json;
+use serde_json::{Value as Json, json};
 
 #[tokio::test]
 async fn openapi_follows_the_schema_on_the_next_request() {
@@ -19,12 +19,24 @@ async fn openapi_follows_the_schema_on_the_next_request() {
     assert_eq!(spec.status, 200);
     assert_eq!(spec.body["openapi"], "3.1.0");
     let list = &spec.body["paths"]["/products:list"]["get"];
-    let params: Vec<String> = list["parameters"]
+    // Filters are referenced parameters (`col[op]=value` as deepObject), defined once.
+    let resolve = |p: &Json| -> Json {
+        match p["$ref"].as_str() {
+            Some(r) => spec
+                .body
+                .pointer(r.trim_start_matches('#'))
+                .cloned()
+                .unwrap_or(Json::Null),
+            None => p.clone(),
+        }
+    };
+    let params: Vec<Json> = list["parameters"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .map(resolve)
         .collect();
+    let named = |name: &str| params.iter().find(|p| p["name"] == name).cloned();
     for expected in [
         "limit",
         "after",
@@ -32,19 +44,28 @@ async fn openapi_follows_the_schema_on_the_next_request() {
         "q",
         "fields",
         "count",
-        "price[gte]",
-        "title[icontains]",
+        "price",
         "title",
-        "created_at[lt]",
+        "created_at",
     ] {
-        assert!(
-            params.iter().any(|p| p == expected),
-            "{expected} in {params:?}"
-        );
+        assert!(named(expected).is_some(), "{expected} in {params:?}");
     }
+    let ops = |name: &str| -> Vec<String> {
+        named(name)
+            .and_then(|p| p["schema"]["properties"].as_object().cloned())
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert!(ops("price").contains(&"gte".to_owned()));
     assert!(
-        !params.iter().any(|p| p == "price[like]"),
+        !ops("price").contains(&"like".to_owned()),
         "operators follow the column type"
+    );
+    assert!(ops("title").contains(&"icontains".to_owned()));
+    assert!(ops("created_at").contains(&"lt".to_owned()));
+    assert_eq!(
+        named("price").map(|p| p["style"].clone()),
+        Some(json!("deepObject"))
     );
     let price = &spec.body["components"]["schemas"]["Products"]["properties"]["price"];
     assert_eq!(price["type"], json!(["string", "null"]));

@@ -126,7 +126,7 @@ impl Dispatcher {
                 if let Some(preflight) = check_method(req, Kind::Read)? {
                     return Ok(preflight);
                 }
-                crate::docs::serve(state, req, caller, page)
+                crate::docs::serve(state, req, caller, page).await
             }
             Route::Auth(action) => {
                 if let Some(preflight) = check_method(req, action.kind())? {
@@ -233,12 +233,16 @@ fn check_method(req: &Request, kind: Kind) -> Result<Option<Reply>, ApiError> {
     }
 }
 
-/// JSON bodies end with a newline, so shell users see one answer per line.
-fn with_newline(mut body: Vec<u8>) -> Vec<u8> {
-    if body.last() != Some(&b'\n') {
-        body.push(b'\n');
+/// JSON bodies end with a newline, so shell users see one answer per line (cached documents
+/// already do, and go out without a copy).
+fn with_newline(body: bytes::Bytes) -> bytes::Bytes {
+    if body.last() == Some(&b'\n') {
+        return body;
     }
-    body
+    let mut owned = Vec::with_capacity(body.len() + 1);
+    owned.extend_from_slice(&body);
+    owned.push(b'\n');
+    owned.into()
 }
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -291,7 +295,7 @@ fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<Rate
                     .insert("retry-after", HeaderValue::from(retry));
             }
             res.headers_mut().insert(CONTENT_TYPE, JSON);
-            let _ = res.write_body(with_newline(error.body()));
+            let _ = res.write_body(with_newline(error.body().into()));
         }
     }
 }

@@ -78,7 +78,7 @@ pub async fn start(
         Ok(Reservation::Fresh) => Start::Reserved(key),
         Ok(Reservation::Replay(answer)) => Start::Answered(Ok(Reply {
             status: StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
-            body: answer.body.into_bytes(),
+            body: answer.body.into_bytes().into(),
             etag: answer.etag,
             allow: None,
             replayed: true,

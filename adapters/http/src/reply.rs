@@ -1,5 +1,6 @@
 //! A successful answer: status, JSON body, and the few headers handlers set.
 
+use bytes::Bytes;
 use salvo::http::StatusCode;
 use serde::Serialize;
 
@@ -10,8 +11,8 @@ pub const JSON: &str = "application/json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: StatusCode,
-    /// The JSON body; empty for 304.
-    pub body: Vec<u8>,
+    /// The body (shared, never copied: a cached document is sent as is); empty for 304.
+    pub body: Bytes,
     pub etag: Option<String>,
     /// The `Allow` header, for `OPTIONS`.
     pub allow: Option<&'static str>,
@@ -28,7 +29,7 @@ impl Reply {
     pub fn json(status: StatusCode, body: &impl Serialize) -> Self {
         Self {
             status,
-            body: serde_json::to_vec(body).unwrap_or_default(),
+            body: serde_json::to_vec(body).unwrap_or_default().into(),
             etag: None,
             allow: None,
             replayed: false,
@@ -47,7 +48,7 @@ impl Reply {
     pub fn not_modified(etag: String) -> Self {
         Self {
             status: StatusCode::NOT_MODIFIED,
-            body: Vec::new(),
+            body: Bytes::new(),
             etag: Some(etag),
             allow: None,
             replayed: false,
@@ -61,7 +62,7 @@ impl Reply {
     pub const fn no_content() -> Self {
         Self {
             status: StatusCode::NO_CONTENT,
-            body: Vec::new(),
+            body: Bytes::new(),
             etag: None,
             allow: None,
             replayed: false,
@@ -72,11 +73,11 @@ impl Reply {
 
     /// A non-JSON body (a page, an asset, Markdown).
     #[must_use]
-    pub fn raw(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Self {
+    pub fn raw(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Self {
         let mut reply = Self::no_content();
         reply.status = status;
         reply.content_type = content_type;
-        reply.body = body;
+        reply.body = body.into();
         reply
     }
 

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use moon_domain::Collection;
 use serde_json::json;
 
-use crate::AppState;
-
 /// The forms the reference comes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -40,7 +38,7 @@ impl Format {
     }
 }
 
-fn markdown(state: &AppState, collections: &[Arc<Collection>]) -> String {
+fn markdown(state: &Site<'_>, collections: &[Arc<Collection>]) -> String {
     let p = &state.prefix;
     let mut out = String::new();
     let _ = writeln!(out, "# Moon API {}\n", state.version);
@@ -110,7 +108,7 @@ fn markdown(state: &AppState, collections: &[Arc<Collection>]) -> String {
     out
 }
 
-fn html(state: &AppState, collections: &[Arc<Collection>]) -> String {
+fn html(state: &Site<'_>, collections: &[Arc<Collection>]) -> String {
     let md = markdown(state, collections);
     let escaped = md
         .replace('&', "&amp;")
@@ -122,7 +120,7 @@ fn html(state: &AppState, collections: &[Arc<Collection>]) -> String {
     )
 }
 
-fn structured(state: &AppState, collections: &[Arc<Collection>]) -> String {
+fn structured(state: &Site<'_>, collections: &[Arc<Collection>]) -> String {
     let items: Vec<serde_json::Value> = collections
         .iter()
         .map(|c| {
@@ -156,11 +154,23 @@ fn structured(state: &AppState, collections: &[Arc<Collection>]) -> String {
 
 /// The reference in `format`.
 #[must_use]
-pub fn render(format: Format, state: &AppState, collections: &[Arc<Collection>]) -> Vec<u8> {
+pub fn render(
+    format: Format,
+    version: &str,
+    prefix: &str,
+    collections: &[Arc<Collection>],
+) -> Vec<u8> {
+    let site = Site { version, prefix };
     match format {
-        Format::Html => html(state, collections),
-        Format::Markdown | Format::Text => markdown(state, collections),
-        Format::Json => structured(state, collections),
+        Format::Html => html(&site, collections),
+        Format::Markdown | Format::Text => markdown(&site, collections),
+        Format::Json => structured(&site, collections),
     }
     .into_bytes()
+}
+
+/// What the reference says about the server itself.
+struct Site<'a> {
+    version: &'a str,
+    prefix: &'a str,
 }

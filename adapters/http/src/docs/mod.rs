@@ -6,7 +6,10 @@ mod llms;
 pub mod openapi;
 
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::OnceCell;
 
 use moon_domain::Collection;
 use salvo::Request;
@@ -48,28 +51,57 @@ impl DocsRoute {
     }
 }
 
-/// Built documents, kept until the schema (or the audience) changes.
-#[derive(Debug, Default)]
-pub struct DocsCache {
-    entries: RwLock<Vec<(u64, Arc<Vec<u8>>)>>,
+/// A built document and its tag.
+#[derive(Debug, Clone)]
+struct Built {
+    body: Bytes,
+    etag: String,
 }
 
+/// Built documents, one per kind and audience, kept until the schema changes. A document
+/// is built once per schema version: concurrent requests wait for the one build (OpenAPI's
+/// on a blocking thread, off the request threads) and share its bytes.
+#[derive(Debug, Default)]
+pub struct DocsCache {
+    slots: Mutex<Vec<Slot>>,
+}
+
+/// A document kind and audience, the schema key it was built for, and its (pending) bytes.
+type Slot = (&'static str, u64, Arc<OnceCell<Built>>);
+
 impl DocsCache {
-    /// The document for `key`, built by `build` only when not cached.
-    fn get_or_build(&self, key: u64, build: impl FnOnce() -> Vec<u8>) -> Arc<Vec<u8>> {
-        if let Ok(entries) = self.entries.read()
-            && let Some((_, doc)) = entries.iter().find(|(k, _)| *k == key)
-        {
-            return Arc::clone(doc);
+    /// The cell for `slot` at `key`, replacing the slot's older one.
+    fn cell(&self, slot: &'static str, key: u64) -> Arc<OnceCell<Built>> {
+        let Ok(mut slots) = self.slots.lock() else {
+            return Arc::new(OnceCell::new());
+        };
+        if let Some((_, _, cell)) = slots.iter().find(|(s, k, _)| *s == slot && *k == key) {
+            return Arc::clone(cell);
         }
-        let doc = Arc::new(build());
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= 16 {
-                entries.remove(0);
+        let cell = Arc::new(OnceCell::new());
+        slots.retain(|(s, _, _)| *s != slot);
+        slots.push((slot, key, Arc::clone(&cell)));
+        cell
+    }
+
+    /// The document for `slot` at `key`, built on a blocking thread by `build` when missing.
+    async fn get_or_build(
+        &self,
+        slot: &'static str,
+        key: u64,
+        build: impl FnOnce() -> Vec<u8> + Send + 'static,
+    ) -> Built {
+        let cell = self.cell(slot, key);
+        cell.get_or_init(|| async move {
+            let body = tokio::task::spawn_blocking(build).await.unwrap_or_default();
+            let etag = etag_of(&body);
+            Built {
+                body: body.into(),
+                etag,
             }
-            entries.push((key, Arc::clone(&doc)));
-        }
-        doc
+        })
+        .await
+        .clone()
     }
 }
 
@@ -106,7 +138,7 @@ const SWAGGER_CSS: &[u8] = include_bytes!("../../assets/swagger-ui/swagger-ui.cs
 ///
 /// # Errors
 /// None in practice; the signature matches the other handlers.
-pub fn serve(
+pub async fn serve(
     state: &AppState,
     req: &Request,
     caller: &Caller,
@@ -115,16 +147,20 @@ pub fn serve(
     match route {
         DocsRoute::OpenApi => {
             let collections = visible(state, caller);
+            let slot = if collections.is_empty() {
+                "openapi"
+            } else {
+                "openapi+collections"
+            };
             let key = cache_key("openapi", &collections);
-            let body = state.docs.get_or_build(key, || {
-                serde_json::to_vec(&openapi::document(
-                    state.version,
-                    &state.prefix,
-                    &collections,
-                ))
-                .unwrap_or_default()
-            });
-            conditional(req, (*body).clone(), crate::reply::JSON)
+            let (version, prefix) = (state.version, state.prefix.clone());
+            let built = state
+                .docs
+                .get_or_build(slot, key, move || {
+                    openapi::document(version, &prefix, &collections)
+                })
+                .await;
+            conditional(req, built, crate::reply::JSON)
         }
         DocsRoute::Ui => Ok(page(
             Reply::raw(
@@ -136,12 +172,15 @@ pub fn serve(
         )),
         DocsRoute::Asset(name) => {
             let (body, content_type) = match name {
-                "swagger-ui.css" => (SWAGGER_CSS.to_vec(), "text/css; charset=utf-8"),
+                "swagger-ui.css" => (Bytes::from_static(SWAGGER_CSS), "text/css; charset=utf-8"),
                 "moon-docs.js" => (
-                    docs_script(&state.prefix).into_bytes(),
+                    Bytes::from(docs_script(&state.prefix)),
                     "application/javascript; charset=utf-8",
                 ),
-                _ => (SWAGGER_JS.to_vec(), "application/javascript; charset=utf-8"),
+                _ => (
+                    Bytes::from_static(SWAGGER_JS),
+                    "application/javascript; charset=utf-8",
+                ),
             };
             Ok(Reply::raw(StatusCode::OK, content_type, body)
                 .with_header("x-content-type-options", "nosniff")
@@ -156,10 +195,24 @@ pub fn serve(
         DocsRoute::Doc(format) => {
             let collections = visible(state, caller);
             let key = cache_key(format.name(), &collections);
-            let body = state
+            let slot = match (format, collections.is_empty()) {
+                (llms::Format::Html, true) => "html",
+                (llms::Format::Html, false) => "html+collections",
+                (llms::Format::Markdown, true) => "md",
+                (llms::Format::Markdown, false) => "md+collections",
+                (llms::Format::Text, true) => "txt",
+                (llms::Format::Text, false) => "txt+collections",
+                (llms::Format::Json, true) => "json",
+                (llms::Format::Json, false) => "json+collections",
+            };
+            let (version, prefix) = (state.version, state.prefix.clone());
+            let built = state
                 .docs
-                .get_or_build(key, || llms::render(format, state, &collections));
-            let reply = conditional(req, (*body).clone(), format.content_type())?;
+                .get_or_build(slot, key, move || {
+                    llms::render(format, version, &prefix, &collections)
+                })
+                .await;
+            let reply = conditional(req, built, format.content_type())?;
             Ok(if format == llms::Format::Html {
                 page(reply)
             } else {
@@ -167,6 +220,20 @@ pub fn serve(
             })
         }
     }
+}
+
+/// `ETag` + `Cache-Control: no-cache`, and `304` when the client holds this version.
+fn conditional(req: &Request, built: Built, content_type: &'static str) -> Result<Reply, ApiError> {
+    let held = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok());
+    if held.is_some_and(|h| h.split(',').any(|t| t.trim() == built.etag)) {
+        return Ok(Reply::not_modified(built.etag).with_header("cache-control", "no-cache"));
+    }
+    Ok(Reply::raw(StatusCode::OK, content_type, built.body)
+        .with_etag(built.etag)
+        .with_header("cache-control", "no-cache"))
 }
 
 /// The headers of an HTML page: scripts and styles from Moon only (no inline script), never
@@ -183,25 +250,6 @@ fn page(reply: Reply) -> Reply {
         .with_header("x-content-type-options", "nosniff")
         .with_header("x-frame-options", "DENY")
         .with_header("referrer-policy", "no-referrer")
-}
-
-/// `ETag` + `Cache-Control: no-cache`, and `304` when the client holds this version.
-fn conditional(
-    req: &Request,
-    body: Vec<u8>,
-    content_type: &'static str,
-) -> Result<Reply, ApiError> {
-    let tag = etag_of(&body);
-    let held = req
-        .headers()
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok());
-    if held.is_some_and(|h| h.split(',').any(|t| t.trim() == tag)) {
-        return Ok(Reply::not_modified(tag).with_header("cache-control", "no-cache"));
-    }
-    Ok(Reply::raw(StatusCode::OK, content_type, body)
-        .with_etag(tag)
-        .with_header("cache-control", "no-cache"))
 }
 
 fn ui_page(prefix: &str) -> String {
