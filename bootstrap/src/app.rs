@@ -36,6 +36,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = PoolOptions {
         max_connections: config.pool_size.max(1),
         acquire_timeout: Duration::from_secs(config.db_timeout_secs.max(1)),
+        statement_timeout: (config.statement_timeout_secs > 0)
+            .then(|| Duration::from_secs(config.statement_timeout_secs)),
     };
     let db = SqlDatabase::connect(&url, pool)
         .await

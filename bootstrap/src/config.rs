@@ -37,6 +37,8 @@ pub struct Config {
     pub max_sort_fields: usize,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// Seconds any one SQL statement may run (`0` = no limit).
+    pub statement_timeout_secs: u64,
     /// Seconds a whole request body may take to arrive (slower senders are cut off).
     pub body_timeout_secs: u64,
     /// Open connections at most (capped below the process's file-descriptor limit).
@@ -109,6 +111,7 @@ impl Default for Config {
             max_sort_fields: 5,
             max_batch: 50,
             max_body_bytes: 2 * 1024 * 1024,
+            statement_timeout_secs: 30,
             body_timeout_secs: 30,
             max_connections: 10_000,
             hash_concurrency: 0,

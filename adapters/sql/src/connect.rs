@@ -9,7 +9,7 @@ use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::dialect::Backend;
-use crate::metadata;
+use crate::{metadata, time_limit};
 
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub struct PoolOptions {
     pub max_connections: u32,
     /// How long a request waits for a connection, and SQLite's busy timeout.
     pub acquire_timeout: Duration,
+    /// The longest any one statement may run (`None`: no limit).
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -25,6 +27,7 @@ impl Default for PoolOptions {
         Self {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -108,6 +111,16 @@ async fn connect_server(
         .acquire_timeout(options.acquire_timeout)
         .connect_timeout(options.acquire_timeout)
         .sqlx_logging(false);
+    if let Some(limit) = options.statement_timeout {
+        opts.map_sqlx_postgres_pool_opts(move |pool| {
+            let setup = time_limit::postgres(limit);
+            pool.after_connect(move |conn, meta| setup(conn, meta))
+        });
+        opts.map_sqlx_mysql_pool_opts(move |pool| {
+            let setup = time_limit::mysql(limit);
+            pool.after_connect(move |conn, meta| setup(conn, meta))
+        });
+    }
     let conn = sea_orm::Database::connect(opts)
         .await
         .map_err(|e| e.to_string())?;
@@ -142,9 +155,15 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .connect_with(base.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let reader = SqlitePoolOptions::new()
+    let mut readers = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
-        .acquire_timeout(options.acquire_timeout)
+        .acquire_timeout(options.acquire_timeout);
+    // Reads only: the writer's rebuilds of large tables may take longer than any one read.
+    if let Some(limit) = options.statement_timeout {
+        let setup = time_limit::sqlite(limit);
+        readers = readers.after_connect(move |conn, meta| setup(conn, meta));
+    }
+    let reader = readers
         .connect_with(base)
         .await
         .map_err(|e| e.to_string())?;

@@ -37,6 +37,10 @@ pub fn classify(e: &DbErr) -> RepoError {
                 RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
             }
             Some(Violation::Busy) => RepoError::Unavailable(db.message().to_owned()),
+            Some(Violation::TimedOut) => RepoError::Unavailable(format!(
+                "the statement ran past its time limit: {}",
+                db.message()
+            )),
             Some(Violation::Transient) => RepoError::Transient(db.message().to_owned()),
             None => internal(e),
         },
@@ -54,6 +58,8 @@ enum Violation {
     OutOfRange,
     /// Locked or busy past the timeout.
     Busy,
+    /// The statement ran past its time limit and was stopped.
+    TimedOut,
     /// Deadlock or serialization failure: the transaction was rolled back, and running it
     /// again usually succeeds.
     Transient,
@@ -69,6 +75,8 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
             // 1406: data too long (a TEXT column of a table made before LONGTEXT).
             1264 | 1365 | 1406 | 1690 => Some(Violation::OutOfRange),
             1205 => Some(Violation::Busy),
+            // MariaDB max_statement_time, MySQL max_execution_time.
+            1969 | 3024 => Some(Violation::TimedOut),
             1213 => Some(Violation::Transient),
             _ => None,
         };
@@ -82,6 +90,9 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
         Some("22003") => Some(Violation::OutOfRange),
         // SQLite BUSY/LOCKED (and extended); PostgreSQL lock_not_available.
         Some("5" | "6" | "517" | "261" | "55P03") => Some(Violation::Busy),
+        // SQLite interrupted (the progress handler's time limit); PostgreSQL query_canceled
+        // (statement_timeout).
+        Some("9" | "57014") => Some(Violation::TimedOut),
         // PostgreSQL serialization_failure, deadlock_detected.
         Some("40001" | "40P01") => Some(Violation::Transient),
         _ => None,

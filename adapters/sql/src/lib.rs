@@ -22,6 +22,7 @@ mod retry;
 mod shaped;
 mod system_table;
 mod table;
+mod time_limit;
 mod webhook_config;
 mod webhooks;
 mod writes;

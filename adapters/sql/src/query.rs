@@ -67,6 +67,39 @@ fn escape_like(text: &str) -> String {
     out
 }
 
+/// A substring test. SQLite's LIKE with a leading `%` backtracks (pattern × text per row:
+/// a 256-character term over a megabyte row took a second), so there it is `instr`, a plain
+/// scan; the others keep `LIKE ... ESCAPE`, bounded by their statement time limits.
+fn contains(backend: Backend, field: &Field, term: &str, case_insensitive: bool) -> Expr {
+    if backend != Backend::Sqlite {
+        return like(
+            backend,
+            field,
+            format!("%{}%", escape_like(term)),
+            case_insensitive,
+        );
+    }
+    let sql = if case_insensitive {
+        "instr(LOWER(?), LOWER(?)) > 0"
+    } else {
+        "instr(?, ?) > 0"
+    };
+    custom(backend, sql, [column(field), Expr::val(term.to_owned())])
+}
+
+/// A suffix test; on SQLite a comparison of the last characters (see [`contains`]).
+fn ends_with(backend: Backend, field: &Field, term: &str) -> Expr {
+    if backend != Backend::Sqlite || term.is_empty() {
+        return like(backend, field, format!("%{}", escape_like(term)), false);
+    }
+    let chars = i64::try_from(term.chars().count()).unwrap_or(i64::MAX);
+    custom(
+        backend,
+        "substr(?, ?) = ?",
+        [column(field), Expr::val(-chars), Expr::val(term.to_owned())],
+    )
+}
+
 fn like(backend: Backend, field: &Field, pattern: String, case_insensitive: bool) -> Expr {
     if case_insensitive {
         custom(
@@ -104,30 +137,15 @@ fn filter(backend: Backend, f: &Filter) -> Expr {
         FilterOp::NotNull => column(field).is_not_null(),
         // The client's own pattern; `\` escapes on every engine.
         FilterOp::Like => column(field).like(LikeExpr::new(text_of(first)).escape('\\')),
-        FilterOp::Contains => like(
-            backend,
-            field,
-            format!("%{}%", escape_like(text_of(first))),
-            false,
-        ),
-        FilterOp::IContains => like(
-            backend,
-            field,
-            format!("%{}%", escape_like(text_of(first))),
-            true,
-        ),
+        FilterOp::Contains => contains(backend, field, text_of(first), false),
+        FilterOp::IContains => contains(backend, field, text_of(first), true),
         FilterOp::StartsWith => like(
             backend,
             field,
             format!("{}%", escape_like(text_of(first))),
             false,
         ),
-        FilterOp::EndsWith => like(
-            backend,
-            field,
-            format!("%{}", escape_like(text_of(first))),
-            false,
-        ),
+        FilterOp::EndsWith => ends_with(backend, field, text_of(first)),
     }
 }
 
@@ -139,7 +157,6 @@ pub fn conditions(backend: Backend, collection: &Collection, query: &ListQuery) 
         all = all.add(filter(backend, f));
     }
     if let Some(term) = &query.search {
-        let pattern = format!("%{}%", escape_like(term));
         let mut any = Cond::any();
         let mut searchable = false;
         for c in collection
@@ -148,10 +165,10 @@ pub fn conditions(backend: Backend, collection: &Collection, query: &ListQuery) 
             .filter(|c| c.field_type == FieldType::String)
         {
             searchable = true;
-            any = any.add(like(
+            any = any.add(contains(
                 backend,
                 &Field::Column(c.name.clone(), c.field_type),
-                pattern.clone(),
+                term,
                 true,
             ));
         }
