@@ -4,7 +4,7 @@ samples its RSS (VmRSS) every 50 ms, and /health latency every 100 ms, throughou
 10 s after. Prints idle, peak and after-10-s RSS in MB, the worst /health time and the
 answers by status.
 
-  bench/storm.py PID BASE logins N SECONDS [PASSWORD]   # N concurrent logins of admin
+  bench/storm.py PID BASE logins N SECONDS USER PASSWORD  # N concurrent logins
   bench/storm.py PID BASE bodies N                      # N anonymous 2 MiB nested bodies to /auth:login
   bench/storm.py PID BASE openapi N TOKEN               # N concurrent GET /openapi.json
 """
@@ -56,8 +56,7 @@ def worker(job):
 
 if kind == "logins":
     seconds = float(sys.argv[5])
-    password = sys.argv[6] if len(sys.argv) > 6 else "Admin12345"
-    body = json.dumps({"username": "admin", "password": password})
+    body = json.dumps({"username": sys.argv[6], "password": sys.argv[7]})
     def job():
         end = time.monotonic() + seconds
         while time.monotonic() < end:
