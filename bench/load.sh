@@ -9,6 +9,8 @@ url="${1:-}"
 duration="${MOON_BENCH_DURATION:-10s}"
 port="${MOON_BENCH_PORT:-6106}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/moon-target}"
+# Auth off: these are the engine's figures; bench/auth-load.sh measures what auth costs.
+export MOON_AUTH="${MOON_AUTH:-false}"
 cargo build --release -p moon --quiet
 bin="$CARGO_TARGET_DIR/release/moon"
 work=$(mktemp -d)
