@@ -1,6 +1,7 @@
 //! Collection use cases: list, get, create, update (alter) and destroy schemas.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use moon_domain::ports::{CollectionRepository, RecordRepository, SchemaRegistry};
 use moon_domain::{
@@ -93,6 +94,36 @@ impl CollectionService {
         self.registry
             .get(name.as_str())
             .ok_or_else(|| AppError::CollectionNotFound(name.to_string()))
+    }
+
+    /// Brings the registry up to the database when another process changed the schema:
+    /// `seen` is the schema epoch last loaded (updated here). Returns whether anything
+    /// changed. Record operations of this process wait while the registry is swapped.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn refresh_from_database(&self, seen: &AtomicI64) -> Result<bool, AppError> {
+        let epoch = self.collections.schema_epoch().await?;
+        if epoch == seen.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let _guard = self.gate.schema_change().await;
+        let fresh = self.collections.load_current().await?;
+        let mut changed = false;
+        for stale in self.registry.list() {
+            if !fresh.iter().any(|c| c.name == stale.name) {
+                self.registry.remove(stale.name.as_str());
+                changed = true;
+            }
+        }
+        for collection in fresh {
+            if self.registry.get(collection.name.as_str()).as_deref() != Some(&collection) {
+                self.registry.put(collection);
+                changed = true;
+            }
+        }
+        seen.store(epoch, Ordering::SeqCst);
+        Ok(changed)
     }
 
     /// Creates a collection with `columns`.

@@ -13,7 +13,7 @@ use moon_domain::ports::{CollectionRepository, SystemClock};
 use moon_http::{AppState, Cors, DocsCache, RateLimiter, normalise_prefix};
 use moon_sql::{
     PoolOptions, SqlCollectionRepository, SqlDatabase, SqlDatabaseHealth, SqlIdempotencyStore,
-    SqlRecordRepository, SqlWebhookRepository, redact,
+    SqlRecordRepository, SqlWebhookRepository, StartupLock, redact,
 };
 use salvo::Server;
 use salvo::conn::tcp::TcpAcceptor;
@@ -39,6 +39,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         statement_timeout: (config.statement_timeout_secs > 0)
             .then(|| Duration::from_secs(config.statement_timeout_secs)),
     };
+    // Other instances starting now on the same database wait here until this one has made
+    // the system tables, the JWT secret and the first admin (or found them made).
+    let startup = StartupLock::acquire(&url, Duration::from_secs(60))
+        .await
+        .context("cannot start")?;
     let db = SqlDatabase::connect(&url, pool)
         .await
         .context("cannot start")?;
@@ -116,14 +121,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("authentication is OFF (auth = false): every route is open");
         None
     };
+    let collection_service = Arc::new(CollectionService::new(
+        registry.clone(),
+        collections,
+        records.clone(),
+        limits,
+        gate.clone(),
+    ));
+    if backend != moon_sql::Backend::Sqlite {
+        spawn_schema_refresh(Arc::clone(&collection_service));
+    }
     let state = AppState {
-        collections: Arc::new(CollectionService::new(
-            registry.clone(),
-            collections,
-            records.clone(),
-            limits,
-            gate.clone(),
-        )),
+        collections: collection_service,
         records: Arc::new(RecordService::new(
             registry,
             records,
@@ -151,6 +160,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         body_deadline: Duration::from_secs(config.body_timeout_secs.max(1)),
         max_page_size: config.max_page_size,
     };
+    startup.release().await;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -188,6 +198,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often another instance's schema changes are looked for (API.md §9: served within 1 s).
+const SCHEMA_POLL: Duration = Duration::from_millis(250);
+
+/// Keeps the registry in step with schema changes made by other processes on the database.
+fn spawn_schema_refresh(collections: Arc<CollectionService>) {
+    tokio::spawn(async move {
+        let seen = std::sync::atomic::AtomicI64::new(-1);
+        let mut every = tokio::time::interval(SCHEMA_POLL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match collections.refresh_from_database(&seen).await {
+                Ok(true) => {
+                    tracing::info!("schema changed by another instance; registry refreshed")
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot look for schema changes"),
+            }
+        }
+    });
 }
 
 /// File descriptors kept free of connections: the database pool, logs, the listener.

@@ -121,6 +121,14 @@ impl CollectionRepository for SqlCollectionRepository {
         metadata::load_all(&self.db).await
     }
 
+    async fn load_current(&self) -> Result<Vec<Collection>, RepoError> {
+        metadata::load_all(&self.db).await
+    }
+
+    async fn schema_epoch(&self) -> Result<i64, RepoError> {
+        crate::schema_epoch::read(&self.db).await
+    }
+
     async fn create(&self, collection: &Collection) -> Result<(), RepoError> {
         let stmt = table::create_statement(self.db.backend, collection.name.as_str(), collection);
         if self.db.backend == Backend::MySql {

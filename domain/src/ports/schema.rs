@@ -18,6 +18,19 @@ pub trait CollectionRepository: Send + Sync {
     /// [`RepoError`] when the metadata cannot be read or decoded.
     async fn load_all(&self) -> Result<Vec<Collection>, RepoError>;
 
+    /// Every collection as the metadata says now, without repairs (another process may be
+    /// in the middle of a change): for refreshing the registry.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the metadata cannot be read or decoded.
+    async fn load_current(&self) -> Result<Vec<Collection>, RepoError>;
+
+    /// A number bumped by every schema change of any process, in the change's transaction.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn schema_epoch(&self) -> Result<i64, RepoError>;
+
     /// Creates the table, its indexes and its metadata row, all or nothing.
     ///
     /// # Errors
