@@ -225,7 +225,7 @@ impl AuthService {
                 "the last admin cannot be demoted",
             ));
         }
-        self.forget_user(&user.id);
+        self.forget_user(&user.id).await;
         if new_password {
             self.end_sessions(&user.id, None).await?;
         }
@@ -246,7 +246,7 @@ impl AuthService {
             UserRemoval::Deleted => {}
         }
         self.end_sessions(id, None).await?;
-        self.forget_user(id);
+        self.forget_user(id).await;
         Ok(())
     }
 
@@ -287,7 +287,7 @@ impl AuthService {
         }
         me.updated_at = self.clock.now();
         self.repo.save_user(&me, false).await?;
-        self.forget_user(&me.id);
+        self.forget_user(&me.id).await;
         if changed_password {
             self.end_sessions(&me.id, Some(session_id)).await?;
         }
@@ -364,7 +364,7 @@ impl AuthService {
         }
         key.can_write = key.role == Role::User && key.can_write;
         self.repo.save_key(&key, false).await?;
-        self.forget_keys();
+        self.forget_keys().await;
         Ok(key)
     }
 
@@ -377,7 +377,7 @@ impl AuthService {
         let secret = format!("{API_KEY_PREFIX}{}", random_token(64));
         key.key_hash = sha256_hex(secret.as_bytes());
         self.repo.save_key(&key, false).await?;
-        self.forget_keys();
+        self.forget_keys().await;
         Ok((key, secret))
     }
 
@@ -389,7 +389,7 @@ impl AuthService {
         if !self.repo.delete_key(id).await? {
             return Err(not_found("API key"));
         }
-        self.forget_keys();
+        self.forget_keys().await;
         Ok(())
     }
 }

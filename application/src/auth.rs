@@ -202,21 +202,52 @@ impl AuthService {
         Ok(Some(session))
     }
 
-    /// Forgets cached state after a change to a user (role, rights, deletion).
-    pub(crate) fn forget_user(&self, id: &str) {
+    /// Forgets cached state after a change to a user (role, rights, deletion), here and,
+    /// through the auth epoch, in every other process.
+    pub(crate) async fn forget_user(&self, id: &str) {
         self.users.remove(id);
+        self.announce_change().await;
     }
 
-    /// Forgets cached sessions (after revocations).
-    pub(crate) fn forget_sessions(&self, ids: &[String]) {
+    /// Forgets cached sessions (after revocations), here and in every other process.
+    pub(crate) async fn forget_sessions(&self, ids: &[String]) {
         for id in ids {
             self.sessions.remove(id);
         }
+        self.announce_change().await;
     }
 
-    /// Forgets every cached API key (after a key changed or went).
-    pub(crate) fn forget_keys(&self) {
+    /// Forgets every cached API key (after a key changed or went), here and elsewhere.
+    pub(crate) async fn forget_keys(&self) {
         self.keys.clear();
+        self.announce_change().await;
+    }
+
+    async fn announce_change(&self) {
+        if let Err(e) = self.repo.bump_auth_epoch().await {
+            tracing::warn!(error = %e, "cannot tell other instances of an auth change");
+        }
+    }
+
+    /// Drops every cached user, session, key and verified token when another process
+    /// changed any of them: `seen` is the auth epoch last seen (updated here). Returns
+    /// whether the caches were dropped.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn refresh_from_database(&self, seen: &AtomicI64) -> Result<bool, AppError> {
+        let epoch = self.repo.auth_epoch().await?;
+        let last = seen.swap(epoch, Ordering::SeqCst);
+        if last == epoch || last < 0 {
+            return Ok(false);
+        }
+        self.users.clear();
+        self.sessions.clear();
+        self.verified_tokens.clear();
+        // Keys keep their unflushed usage stamps: write them first.
+        self.flush_key_usage().await;
+        self.keys.clear();
+        Ok(true)
     }
 
     /// Writes the `last_used_at` of the API keys used since the last call (no database
@@ -347,7 +378,7 @@ impl AuthService {
             // A token that was already traded: someone holds a copy. End the session.
             session.revoked = true;
             self.repo.save_session(&session).await?;
-            self.forget_sessions(&[session.id]);
+            self.forget_sessions(&[session.id]).await;
             return Err(AppError::Unauthorized(
                 "refresh token already used; the session has ended".to_owned(),
             ));
@@ -368,7 +399,7 @@ impl AuthService {
         {
             session.revoked = true;
             self.repo.save_session(&session).await?;
-            self.forget_sessions(&[session.id]);
+            self.forget_sessions(&[session.id]).await;
             return Err(AppError::Unauthorized(
                 "refresh token already used; the session has ended".to_owned(),
             ));
@@ -400,7 +431,7 @@ impl AuthService {
         }
         session.revoked = true;
         self.repo.save_session(&session).await?;
-        self.forget_sessions(&[session.id]);
+        self.forget_sessions(&[session.id]).await;
         Ok(())
     }
 
@@ -410,7 +441,7 @@ impl AuthService {
     /// A database failure.
     pub async fn end_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<(), AppError> {
         let ended = self.repo.revoke_sessions(user_id, keep).await?;
-        self.forget_sessions(&ended);
+        self.forget_sessions(&ended).await;
         Ok(())
     }
 }

@@ -108,6 +108,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     let auth = if config.auth {
         let auth = crate::security::auth_service(&db, &config).await?;
+        if backend != moon_sql::Backend::Sqlite {
+            spawn_auth_refresh(Arc::clone(&auth));
+        }
         let flusher = Arc::clone(&auth);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(30));
@@ -217,6 +220,22 @@ fn spawn_schema_refresh(collections: Arc<CollectionService>) {
                 }
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot look for schema changes"),
+            }
+        }
+    });
+}
+
+/// Drops this instance's auth caches when another instance ends a session or changes a
+/// user or key (API.md §9: within 1 s).
+fn spawn_auth_refresh(auth: Arc<moon_application::AuthService>) {
+    tokio::spawn(async move {
+        let seen = std::sync::atomic::AtomicI64::new(-1);
+        let mut every = tokio::time::interval(SCHEMA_POLL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if let Err(e) = auth.refresh_from_database(&seen).await {
+                tracing::warn!(error = %e, "cannot look for auth changes");
             }
         }
     });

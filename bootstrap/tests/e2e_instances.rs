@@ -1,6 +1,7 @@
 //! End to end, several Moon processes over one PostgreSQL or MariaDB database: three started
 //! at the same moment on an empty database all come up with one admin and one JWT secret,
-//! and every schema change made through one is served by the others within a second.
+//! every schema change made through one is served by the others within a second, and a
+//! logout, a password change and a key rotation on one take effect on the others as fast.
 
 mod common;
 
@@ -45,6 +46,98 @@ async fn served_within(moon: &Moon, path: &str, check: impl Fn(u16, &Json) -> bo
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `GET` (or `POST` with `post`) `path` on `moon` with `bearer`.
+async fn call(moon: &Moon, post: Option<&Json>, path: &str, bearer: &str) -> (u16, Json) {
+    let url = format!("{}{path}", moon.base);
+    let request = match post {
+        Some(body) => moon.http.post(url).json(body),
+        None => moon.http.get(url),
+    };
+    let res = request
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    common::read(res).await
+}
+
+/// Waits until `bearer` is refused (401) by `moon`; the time it took.
+async fn refused_within(moon: &Moon, bearer: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (status, _) = call(moon, None, "/collections:list", bearer).await;
+        if status == 401 {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still accepted after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn login(moon: &Moon, username: &str, password: &str) -> Json {
+    let body = json!({"username": username, "password": password});
+    let (status, pair) = call(moon, Some(&body), "/auth:login", "").await;
+    assert_eq!(status, 200, "{pair}");
+    pair
+}
+
+fn access(pair: &Json) -> String {
+    pair["access_token"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A logout, a password change and a key rotation on `a`; the worst delay before `b`
+/// refused what they ended.
+async fn auth_changes_travel(a: &Moon, b: &Moon, engine: Engine) -> Duration {
+    let ada = json!({"username": "ada", "password": "Lovelace1815", "role": "user"});
+    assert_eq!(a.post("/users:create", &ada).await.0, 201, "{engine:?}");
+    let mut worst = Duration::ZERO;
+    let pair = login(a, "ada", "Lovelace1815").await;
+    let token = access(&pair);
+    assert_eq!(
+        call(b, None, "/collections:list", &token).await.0,
+        200,
+        "{engine:?}"
+    );
+    let out = json!({"refresh_token": pair["refresh_token"]});
+    assert_eq!(
+        call(a, Some(&out), "/auth:logout", &token).await.0,
+        200,
+        "{engine:?}"
+    );
+    worst = worst.max(refused_within(b, &token).await);
+
+    let other = access(&login(a, "ada", "Lovelace1815").await);
+    let mine = access(&login(a, "ada", "Lovelace1815").await);
+    assert_eq!(
+        call(b, None, "/collections:list", &other).await.0,
+        200,
+        "{engine:?}"
+    );
+    let change = json!({"old_password": "Lovelace1815", "password": "Babbage1822"});
+    let (status, answer) = call(a, Some(&change), "/auth:me", &mine).await;
+    assert_eq!(status, 200, "{engine:?}: {answer}");
+    worst = worst.max(refused_within(b, &other).await);
+
+    let key = json!({"name": "importer", "role": "user"});
+    let (status, made) = a.post("/apikeys:create", &key).await;
+    assert_eq!(status, 201, "{engine:?}: {made}");
+    let secret = made["key"].as_str().unwrap_or_default().to_owned();
+    let id = made["apikey"]["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        call(b, None, "/collections:list", &secret).await.0,
+        200,
+        "{engine:?}"
+    );
+    let rotate = json!({"action": "rotate"});
+    let (status, rotated) = a.post(&format!("/apikeys:update?id={id}"), &rotate).await;
+    assert_eq!(status, 200, "{engine:?}: {rotated}");
+    worst = worst.max(refused_within(b, &secret).await);
+    worst
 }
 
 fn column<'a>(body: &'a Json, name: &str) -> Option<&'a Json> {
@@ -125,6 +218,11 @@ async fn instances_on(engine: Engine) {
         "{engine:?}: 3 instances; worst delay before another instance served a change: {worst:?}"
     );
     assert!(worst <= Duration::from_secs(1), "{engine:?}: {worst:?}");
+    let auth = auth_changes_travel(a, &others[0].0, engine).await;
+    eprintln!(
+        "{engine:?}: worst delay before a logout, password change or key rotation on one instance held on another: {auth:?}"
+    );
+    assert!(auth <= Duration::from_secs(1), "{engine:?}: {auth:?}");
     drop(moons);
     db.drop_database().await;
 }

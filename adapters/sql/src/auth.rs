@@ -444,6 +444,14 @@ impl AuthRepository for SqlAuthRepository {
         Ok(self.delete_where(KEYS, "id", id).await? > 0)
     }
 
+    async fn auth_epoch(&self) -> Result<i64, RepoError> {
+        crate::epochs::read(&self.db, crate::epochs::Epoch::Auth).await
+    }
+
+    async fn bump_auth_epoch(&self) -> Result<(), RepoError> {
+        crate::epochs::bump(&self.db.writer, crate::epochs::Epoch::Auth).await
+    }
+
     async fn setting(&self, name: &str) -> Result<Option<String>, RepoError> {
         let rows = self
             .rows(

@@ -126,7 +126,7 @@ impl CollectionRepository for SqlCollectionRepository {
     }
 
     async fn schema_epoch(&self) -> Result<i64, RepoError> {
-        crate::schema_epoch::read(&self.db).await
+        crate::epochs::read(&self.db, crate::epochs::Epoch::Schema).await
     }
 
     async fn create(&self, collection: &Collection) -> Result<(), RepoError> {

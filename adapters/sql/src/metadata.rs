@@ -68,7 +68,7 @@ pub async fn ensure_tables(db: &SqlDatabase) -> Result<(), RepoError> {
         .execute(&intents)
         .await
         .map_err(|e| classify(&e))?;
-    crate::schema_epoch::ensure(db).await
+    crate::epochs::ensure(db).await
 }
 
 /// Every stored collection, in name order.
@@ -161,7 +161,7 @@ fn version(collection: &Collection) -> i64 {
 /// [`RepoError`] when the database refuses.
 pub async fn insert(conn: &impl ConnectionTrait, collection: &Collection) -> Result<(), RepoError> {
     insert_into(conn, TABLE, collection).await?;
-    crate::schema_epoch::bump(conn).await
+    crate::epochs::bump(conn, crate::epochs::Epoch::Schema).await
 }
 
 /// Records that `next` is about to replace its collection's schema (cleared by
@@ -222,7 +222,7 @@ pub async fn update(conn: &impl ConnectionTrait, collection: &Collection) -> Res
         .and_where(Expr::col(Alias::new("name")).eq(collection.name.as_str()))
         .to_owned();
     conn.execute(&stmt).await.map_err(|e| classify(&e))?;
-    crate::schema_epoch::bump(conn).await
+    crate::epochs::bump(conn, crate::epochs::Epoch::Schema).await
 }
 
 /// Forgets a collection's stored schema, on `conn`.
@@ -231,7 +231,7 @@ pub async fn update(conn: &impl ConnectionTrait, collection: &Collection) -> Res
 /// [`RepoError`] when the database refuses.
 pub async fn delete(conn: &impl ConnectionTrait, name: &CollectionName) -> Result<(), RepoError> {
     delete_from(conn, TABLE, name).await?;
-    crate::schema_epoch::bump(conn).await
+    crate::epochs::bump(conn, crate::epochs::Epoch::Schema).await
 }
 
 async fn delete_from(

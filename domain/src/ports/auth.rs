@@ -112,6 +112,18 @@ pub trait AuthRepository: Send + Sync {
     /// [`RepoError`] when the database fails.
     async fn delete_key(&self, id: &str) -> Result<bool, RepoError>;
 
+    /// A number bumped by every change that ends sessions or changes users or keys, in any
+    /// process: other processes poll it and drop their caches when it moves.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn auth_epoch(&self) -> Result<i64, RepoError>;
+    /// Bumps [`Self::auth_epoch`].
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn bump_auth_epoch(&self) -> Result<(), RepoError>;
+
     /// A server setting.
     ///
     /// # Errors

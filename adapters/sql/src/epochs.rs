@@ -1,6 +1,7 @@
-//! One number for the whole schema, bumped in the same transaction as every change to the
-//! schema metadata: other Moon processes on the database poll it to learn that their
-//! registry is stale.
+//! Numbers that tell other Moon processes on the database their caches are stale: the
+//! schema epoch, bumped in the same transaction as every change to the schema metadata, and
+//! the auth epoch, bumped after every change that ends a session or reduces rights. Each
+//! process polls them.
 
 use moon_domain::RepoError;
 use sea_orm::ConnectionTrait;
@@ -10,10 +11,17 @@ use crate::connect::SqlDatabase;
 use crate::dialect::{Backend, get};
 use crate::error::classify;
 
-/// The one-row table holding the epoch.
-pub const TABLE: &str = "moon_schema_epoch";
+/// The table holding the epochs, one row each.
+pub const TABLE: &str = "moon_epochs";
 
-/// Creates the table and its row when missing (start-up holds the start-up lock).
+/// Which epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Epoch {
+    Schema = 1,
+    Auth = 2,
+}
+
+/// Creates the table and its rows when missing (start-up holds the start-up lock).
 ///
 /// # Errors
 /// [`RepoError`] when the database refuses.
@@ -31,8 +39,10 @@ pub async fn ensure(db: &SqlDatabase) -> Result<(), RepoError> {
         .to_owned();
     db.writer.execute(&create).await.map_err(|e| classify(&e))?;
     let seed = match db.backend {
-        Backend::MySql => format!("INSERT IGNORE INTO {TABLE} (id, epoch) VALUES (1, 0)"),
-        _ => format!("INSERT INTO {TABLE} (id, epoch) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"),
+        Backend::MySql => format!("INSERT IGNORE INTO {TABLE} (id, epoch) VALUES (1, 0), (2, 0)"),
+        _ => format!(
+            "INSERT INTO {TABLE} (id, epoch) VALUES (1, 0), (2, 0) ON CONFLICT (id) DO NOTHING"
+        ),
     };
     db.writer
         .execute_unprepared(&seed)
@@ -41,29 +51,29 @@ pub async fn ensure(db: &SqlDatabase) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// Bumps the epoch on `conn` (the transaction changing the metadata).
+/// Bumps `epoch` on `conn` (for the schema: the transaction changing the metadata).
 ///
 /// # Errors
 /// [`RepoError`] when the database refuses.
-pub async fn bump(conn: &impl ConnectionTrait) -> Result<(), RepoError> {
+pub async fn bump(conn: &impl ConnectionTrait, epoch: Epoch) -> Result<(), RepoError> {
     let stmt = Query::update()
         .table(Alias::new(TABLE))
         .value(Alias::new("epoch"), Expr::col(Alias::new("epoch")).add(1))
-        .and_where(Expr::col(Alias::new("id")).eq(1))
+        .and_where(Expr::col(Alias::new("id")).eq(epoch as i32))
         .to_owned();
     conn.execute(&stmt).await.map_err(|e| classify(&e))?;
     Ok(())
 }
 
-/// The current epoch.
+/// The current value of `epoch`.
 ///
 /// # Errors
 /// [`RepoError`] when the database fails.
-pub async fn read(db: &SqlDatabase) -> Result<i64, RepoError> {
+pub async fn read(db: &SqlDatabase, epoch: Epoch) -> Result<i64, RepoError> {
     let select = Query::select()
         .column(Alias::new("epoch"))
         .from(Alias::new(TABLE))
-        .and_where(Expr::col(Alias::new("id")).eq(1))
+        .and_where(Expr::col(Alias::new("id")).eq(epoch as i32))
         .to_owned();
     let row = db
         .reader
