@@ -150,7 +150,16 @@ impl CollectionService {
             columns,
             version: 1,
         };
-        self.collections.create(&collection).await?;
+        // Another process may have made it since this one's registry was loaded.
+        self.collections
+            .create(&collection)
+            .await
+            .map_err(|e| match e {
+                RepoError::TableExists | RepoError::Duplicate { .. } => {
+                    AppError::DuplicateCollection(collection.name.to_string())
+                }
+                other => other.into(),
+            })?;
         self.registry.put(collection.clone());
         Ok(Arc::new(collection))
     }

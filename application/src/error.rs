@@ -43,6 +43,9 @@ pub enum AppError {
     /// Moon is at capacity for this kind of work (password hashing); retry after a pause.
     #[error("the server is busy; retry in {retry_after} s")]
     Busy { retry_after: u64 },
+    /// The schema changed (in another process) while the request ran; nothing was written.
+    #[error("the collection's schema changed while this request ran; nothing was written, retry")]
+    SchemaChanged(String),
     /// The database is unreachable or timed out; detail for the log only.
     #[error("database unavailable")]
     Unavailable(String),
@@ -72,6 +75,8 @@ impl From<RepoError> for AppError {
             RepoError::Invalid(f) => Self::Validation(vec![f]),
             // Still conflicting after the repository's own retries: the client may retry.
             RepoError::Unavailable(m) | RepoError::Transient(m) => Self::Unavailable(m),
+            RepoError::SchemaChanged(m) => Self::SchemaChanged(m),
+            RepoError::TableExists => Self::Conflict("the collection exists already".to_owned()),
             RepoError::Internal(m) => Self::Internal(m),
         }
     }

@@ -18,7 +18,9 @@ fn start_three(url: &str) -> Vec<(Moon, tempfile::TempDir)> {
             let url = url.to_owned();
             std::thread::spawn(move || {
                 let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-                let moon = Moon::start(dir.path(), Some(&url));
+                // The test polls: rate limits (per instance) off.
+                let moon =
+                    Moon::start_with(dir.path(), Some(&url), &[("MOON_RATE_LIMIT_USER", "0")]);
                 (moon, dir)
             })
         })
@@ -218,6 +220,33 @@ async fn instances_on(engine: Engine) {
         "{engine:?}: 3 instances; worst delay before another instance served a change: {worst:?}"
     );
     assert!(worst <= Duration::from_secs(1), "{engine:?}: {worst:?}");
+    // Racing another instance's change: refused precisely, never a 500.
+    let b = &others[0].0;
+    for round in 0..5 {
+        let name = format!("race_{round}");
+        let schema = json!({"name": name, "columns": [{"name": "qty", "type": "integer"}]});
+        assert_eq!(a.post("/collections:create", &schema).await.0, 201);
+        let (status, body) = b.post("/collections:create", &schema).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("DUPLICATE_COLLECTION")),
+            "{engine:?}: {body}"
+        );
+        served_within(b, &format!("/collections:get?name={name}"), |s, _| s == 200).await;
+        let rename =
+            json!({"name": name, "rename_columns": [{"old_name": "qty", "new_name": "amount"}]});
+        assert_eq!(a.post("/collections:update", &rename).await.0, 200);
+        let (status, body) = b
+            .post(&format!("/{name}:create"), &json!({"data": {"qty": 1}}))
+            .await;
+        assert!(
+            matches!(
+                (status, body["code"].as_str()),
+                (400, Some("UNKNOWN_FIELD")) | (409, Some("SCHEMA_CHANGED"))
+            ),
+            "{engine:?} round {round}: {status} {body}"
+        );
+    }
     let auth = auth_changes_travel(a, &others[0].0, engine).await;
     eprintln!(
         "{engine:?}: worst delay before a logout, password change or key rotation on one instance held on another: {auth:?}"

@@ -70,6 +70,13 @@ pub enum RepoError {
     /// The database could not be reached or timed out.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The table or a column the statement names is not (or no longer) there, or has
+    /// another type: another process changed the schema since this one loaded it.
+    #[error("the schema changed meanwhile: {0}")]
+    SchemaChanged(String),
+    /// The table a collection would be created as exists already (made by another process).
+    #[error("the table exists already")]
+    TableExists,
     /// The engine rolled the work back (deadlock, serialization failure); running it again
     /// usually succeeds. Repositories retry it a few times before it reaches a caller.
     #[error("transient database conflict: {0}")]

@@ -223,6 +223,10 @@ impl From<AppError> for ApiError {
             AppError::MaxColumns { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "MAX_COLUMNS_REACHED", message)
             }
+            AppError::SchemaChanged(detail) => {
+                tracing::info!(%detail, "write raced a schema change");
+                Self::new(StatusCode::CONFLICT, "SCHEMA_CHANGED", message)
+            }
             AppError::Busy { retry_after } => {
                 let mut error = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,

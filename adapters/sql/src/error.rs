@@ -37,6 +37,8 @@ pub fn classify(e: &DbErr) -> RepoError {
                 RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
             }
             Some(Violation::Busy) => RepoError::Unavailable(db.message().to_owned()),
+            Some(Violation::SchemaChanged) => RepoError::SchemaChanged(db.message().to_owned()),
+            Some(Violation::TableExists) => RepoError::TableExists,
             Some(Violation::TimedOut) => RepoError::Unavailable(format!(
                 "the statement ran past its time limit: {}",
                 db.message()
@@ -60,6 +62,10 @@ enum Violation {
     Busy,
     /// The statement ran past its time limit and was stopped.
     TimedOut,
+    /// The statement names a table or column that another process changed.
+    SchemaChanged,
+    /// A table to create exists already.
+    TableExists,
     /// Deadlock or serialization failure: the transaction was rolled back, and running it
     /// again usually succeeds.
     Transient,
@@ -78,6 +84,10 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
             // MariaDB max_statement_time, MySQL max_execution_time.
             1969 | 3024 => Some(Violation::TimedOut),
             1213 => Some(Violation::Transient),
+            // No such table, unknown column.
+            1146 | 1054 => Some(Violation::SchemaChanged),
+            // Table exists.
+            1050 => Some(Violation::TableExists),
             _ => None,
         };
     }
@@ -93,6 +103,10 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
         // SQLite interrupted (the progress handler's time limit); PostgreSQL query_canceled
         // (statement_timeout).
         Some("9" | "57014") => Some(Violation::TimedOut),
+        // PostgreSQL undefined_table, undefined_column, datatype_mismatch.
+        Some("42P01" | "42703" | "42804") => Some(Violation::SchemaChanged),
+        // PostgreSQL duplicate_table.
+        Some("42P07") => Some(Violation::TableExists),
         // PostgreSQL serialization_failure, deadlock_detected.
         Some("40001" | "40P01") => Some(Violation::Transient),
         _ => None,
