@@ -208,34 +208,35 @@ const SCHEMA_POLL: Duration = Duration::from_millis(250);
 
 /// Keeps the registry in step with schema changes made by other processes on the database.
 fn spawn_schema_refresh(collections: Arc<CollectionService>) {
-    tokio::spawn(async move {
-        let seen = std::sync::atomic::AtomicI64::new(-1);
-        let mut every = tokio::time::interval(SCHEMA_POLL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            match collections.refresh_from_database(&seen).await {
-                Ok(true) => {
-                    tracing::info!("schema changed by another instance; registry refreshed")
-                }
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot look for schema changes"),
-            }
-        }
+    spawn_poll("schema", move |seen| {
+        let collections = Arc::clone(&collections);
+        async move { collections.refresh_from_database(&seen).await.map(|_| ()) }
     });
 }
 
 /// Drops this instance's auth caches when another instance ends a session or changes a
 /// user or key (API.md §9: within 1 s).
 fn spawn_auth_refresh(auth: Arc<moon_application::AuthService>) {
+    spawn_poll("auth", move |seen| {
+        let auth = Arc::clone(&auth);
+        async move { auth.refresh_from_database(&seen).await.map(|_| ()) }
+    });
+}
+
+/// Runs `refresh` every [`SCHEMA_POLL`] with the epoch it last saw, for as long as Moon runs.
+fn spawn_poll<F, Fut>(what: &'static str, refresh: F)
+where
+    F: Fn(Arc<std::sync::atomic::AtomicI64>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), moon_application::AppError>> + Send,
+{
     tokio::spawn(async move {
-        let seen = std::sync::atomic::AtomicI64::new(-1);
+        let seen = Arc::new(std::sync::atomic::AtomicI64::new(-1));
         let mut every = tokio::time::interval(SCHEMA_POLL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            if let Err(e) = auth.refresh_from_database(&seen).await {
-                tracing::warn!(error = %e, "cannot look for auth changes");
+            if let Err(e) = refresh(Arc::clone(&seen)).await {
+                tracing::warn!(error = %e, what, "cannot look for changes by other instances");
             }
         }
     });

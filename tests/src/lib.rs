@@ -173,6 +173,37 @@ pub async fn request(service: &Service, method: &str, path: &str) -> Answer {
     answer(builder.send(service).await).await
 }
 
+/// `GET path` (or `POST` with `body`) with an optional bearer `token` and extra headers; a
+/// body that is not JSON (an HTML page) reads as `Null`.
+pub async fn call_as(
+    service: &Service,
+    path: &str,
+    body: Option<&Json>,
+    token: Option<&str>,
+    headers: &[(&'static str, &str)],
+) -> Answer {
+    let url = format!("{BASE}{path}");
+    let mut request = match body {
+        Some(body) => TestClient::post(url).json(body),
+        None => TestClient::get(url),
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token.to_owned());
+    }
+    for (name, value) in headers {
+        request = request.add_header(*name, (*value).to_owned(), true);
+    }
+    let mut res = request.send(service).await;
+    let status = res.status_code.map_or(200, |s| s.as_u16());
+    let headers = res.headers().clone();
+    let text = res.take_string().await.unwrap_or_default();
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Json::Null),
+        headers,
+    }
+}
+
 /// Defines one `#[tokio::test]` per engine for each `test_name => body_fn` pair: SQLite
 /// always, PostgreSQL and MySQL when configured (see [`engines`]); `body_fn(Engine)` runs it.
 #[macro_export]

@@ -9,10 +9,9 @@ use moon_domain::ports::SystemClock;
 use moon_security::{Argon2Hasher, JwtIssuer};
 use moon_sql::{PoolOptions, SqlAuthRepository, SqlDatabase};
 use moon_tests::engines::{Engine, TestDatabase};
-use moon_tests::{Answer, BASE, on_every_engine, sql_app_secured};
+use moon_tests::{Answer, call_as as call, on_every_engine, sql_app_secured};
 use salvo::Service;
-use salvo::test::{ResponseExt, TestClient};
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 struct World {
     app: Arc<Service>,
@@ -49,35 +48,6 @@ async fn world(engine: Engine) -> World {
         app: Arc::new(app),
         auth,
         db,
-    }
-}
-
-async fn call(
-    app: &Service,
-    path: &str,
-    body: Option<&Json>,
-    token: Option<&str>,
-    headers: &[(&'static str, &str)],
-) -> Answer {
-    let url = format!("{BASE}{path}");
-    let mut request = match body {
-        Some(body) => TestClient::post(url).json(body),
-        None => TestClient::get(url),
-    };
-    if let Some(token) = token {
-        request = request.bearer_auth(token.to_owned());
-    }
-    for (name, value) in headers {
-        request = request.add_header(*name, (*value).to_owned(), true);
-    }
-    let mut res = request.send(app).await;
-    let status = res.status_code.map_or(200, |s| s.as_u16());
-    let headers = res.headers().clone();
-    let text = res.take_string().await.unwrap_or_default();
-    Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Json::Null),
-        headers,
     }
 }
 
