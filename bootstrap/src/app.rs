@@ -109,7 +109,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let auth = if config.auth {
         let auth = crate::security::auth_service(&db, &config).await?;
         if backend != moon_sql::Backend::Sqlite {
-            spawn_auth_refresh(Arc::clone(&auth));
+            spawn_auth_refresh(Arc::clone(&auth), poll_every(&config));
         }
         let flusher = Arc::clone(&auth);
         tokio::spawn(async move {
@@ -132,7 +132,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         gate.clone(),
     ));
     if backend != moon_sql::Backend::Sqlite {
-        spawn_schema_refresh(Arc::clone(&collection_service));
+        spawn_schema_refresh(Arc::clone(&collection_service), poll_every(&config));
     }
     let state = AppState {
         collections: collection_service,
@@ -203,12 +203,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often another instance's schema changes are looked for (API.md §9: served within 1 s).
-const SCHEMA_POLL: Duration = Duration::from_millis(250);
+/// How often other instances' changes are looked for (API.md §9: served within 1 s).
+fn poll_every(config: &Config) -> Duration {
+    Duration::from_millis(config.instance_poll_ms.max(10))
+}
 
 /// Keeps the registry in step with schema changes made by other processes on the database.
-fn spawn_schema_refresh(collections: Arc<CollectionService>) {
-    spawn_poll("schema", move |seen| {
+fn spawn_schema_refresh(collections: Arc<CollectionService>, every: Duration) {
+    spawn_poll("schema", every, move |seen| {
         let collections = Arc::clone(&collections);
         async move { collections.refresh_from_database(&seen).await.map(|_| ()) }
     });
@@ -216,25 +218,25 @@ fn spawn_schema_refresh(collections: Arc<CollectionService>) {
 
 /// Drops this instance's auth caches when another instance ends a session or changes a
 /// user or key (API.md §9: within 1 s).
-fn spawn_auth_refresh(auth: Arc<moon_application::AuthService>) {
-    spawn_poll("auth", move |seen| {
+fn spawn_auth_refresh(auth: Arc<moon_application::AuthService>, every: Duration) {
+    spawn_poll("auth", every, move |seen| {
         let auth = Arc::clone(&auth);
         async move { auth.refresh_from_database(&seen).await.map(|_| ()) }
     });
 }
 
-/// Runs `refresh` every [`SCHEMA_POLL`] with the epoch it last saw, for as long as Moon runs.
-fn spawn_poll<F, Fut>(what: &'static str, refresh: F)
+/// Runs `refresh` every `every` with the epoch it last saw, for as long as Moon runs.
+fn spawn_poll<F, Fut>(what: &'static str, every: Duration, refresh: F)
 where
     F: Fn(Arc<std::sync::atomic::AtomicI64>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<(), moon_application::AppError>> + Send,
 {
     tokio::spawn(async move {
         let seen = Arc::new(std::sync::atomic::AtomicI64::new(-1));
-        let mut every = tokio::time::interval(SCHEMA_POLL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            every.tick().await;
+            ticks.tick().await;
             if let Err(e) = refresh(Arc::clone(&seen)).await {
                 tracing::warn!(error = %e, what, "cannot look for changes by other instances");
             }

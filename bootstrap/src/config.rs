@@ -37,6 +37,9 @@ pub struct Config {
     pub max_sort_fields: usize,
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// How often, in milliseconds, each instance looks for schema and auth changes made by
+    /// other instances on the same PostgreSQL or MySQL database.
+    pub instance_poll_ms: u64,
     /// Seconds any one SQL statement may run (`0` = no limit).
     pub statement_timeout_secs: u64,
     /// Seconds a whole request body may take to arrive (slower senders are cut off).
@@ -111,6 +114,7 @@ impl Default for Config {
             max_sort_fields: 5,
             max_batch: 50,
             max_body_bytes: 2 * 1024 * 1024,
+            instance_poll_ms: 250,
             statement_timeout_secs: 30,
             body_timeout_secs: 30,
             max_connections: 10_000,

@@ -57,28 +57,27 @@ impl SqlRecordRepository {
             .map_err(|e| fail(0)(classify(&e)))?;
         let mut outcomes = Vec::with_capacity(writes.len());
         for (index, write) in writes.iter().enumerate() {
-            let outcome =
-                match write {
-                    BatchWrite::Create(record) => writes::insert(&txn, backend, collection, record)
-                        .await
-                        .map(|()| Some(BatchOutcome::Created(record.clone().into()))),
-                    BatchWrite::Update {
-                        id,
-                        fields,
-                        updated_at,
-                    } => writes::update(&txn, backend, collection, *id, fields, *updated_at, None)
-                        .await
-                        .map(|w| match w {
-                            Written::Done(record) => Some(BatchOutcome::Updated(record)),
-                            Written::Missing | Written::Stale => None,
-                        }),
-                    BatchWrite::Delete(id) => writes::delete(&txn, collection, *id, None)
-                        .await
-                        .map(|w| match w {
-                            Written::Done(()) => Some(BatchOutcome::Deleted(*id)),
-                            Written::Missing | Written::Stale => None,
-                        }),
-                };
+            let outcome = match write {
+                BatchWrite::Create(record) => writes::insert(&txn, backend, collection, record)
+                    .await
+                    .map(|()| Some(BatchOutcome::Created(record.clone().into()))),
+                BatchWrite::Update {
+                    id,
+                    fields,
+                    updated_at,
+                } => writes::update(&txn, backend, collection, *id, fields, *updated_at, None)
+                    .await
+                    .map(|w| match w {
+                        Written::Done(record) => Some(BatchOutcome::Updated(record)),
+                        Written::Missing | Written::Stale => None,
+                    }),
+                BatchWrite::Delete(id) => writes::delete(&txn, backend, collection, *id, None)
+                    .await
+                    .map(|w| match w {
+                        Written::Done(()) => Some(BatchOutcome::Deleted(*id)),
+                        Written::Missing | Written::Stale => None,
+                    }),
+            };
             match outcome {
                 Ok(Some(outcome)) => outcomes.push(outcome),
                 Ok(None) => {
@@ -157,7 +156,13 @@ impl RecordRepository for SqlRecordRepository {
         expected_version: Option<i64>,
     ) -> Result<Written<()>, RepoError> {
         retry::on_conflict(retry::transient, || {
-            writes::delete(&self.db.writer, collection, id, expected_version)
+            writes::delete(
+                &self.db.writer,
+                self.db.backend,
+                collection,
+                id,
+                expected_version,
+            )
         })
         .await
     }

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use moon_domain::{Collection, ColumnName, NewRecord, Record, RecordId, RepoError, Value, Written};
 use sea_orm::ConnectionTrait;
-use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 
 use crate::dialect::Backend;
 use crate::error::internal;
-use crate::shaped;
 use crate::table::{self, CREATED_AT, ID, UPDATED_AT, VERSION};
+use crate::{metadata, shaped};
 
 /// `SELECT` of one record by id, with the registry's columns.
 #[must_use]
@@ -19,6 +19,54 @@ pub fn by_id(collection: &Collection, id: RecordId) -> SelectStatement {
         .from(Alias::new(collection.name.as_str()))
         .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
         .to_owned()
+}
+
+/// A select of the collection's metadata row at the version `collection` was validated
+/// against. Every write on PostgreSQL and MySQL carries it, so a write validated against a
+/// schema another process has changed since writes nothing (`SCHEMA_CHANGED`); SQLite is
+/// one process, whose schema gate already orders writes and changes.
+fn metadata_at_version(collection: &Collection) -> SelectStatement {
+    Query::select()
+        .from(Alias::new(metadata::TABLE))
+        .and_where(Expr::col(Alias::new("name")).eq(collection.name.as_str()))
+        .and_where(
+            Expr::col(Alias::new("version"))
+                .eq(i64::try_from(collection.version).unwrap_or(i64::MAX)),
+        )
+        .to_owned()
+}
+
+fn guard(backend: Backend, collection: &Collection) -> Option<SimpleExpr> {
+    (backend != Backend::Sqlite).then(|| {
+        let mut probe = metadata_at_version(collection);
+        probe.expr(Expr::val(1));
+        Expr::exists(probe)
+    })
+}
+
+/// Whether `collection`'s stored version is no longer the one it was validated against.
+async fn schema_moved(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    collection: &Collection,
+) -> Result<bool, RepoError> {
+    if backend == Backend::Sqlite {
+        return Ok(false);
+    }
+    let mut probe = metadata_at_version(collection);
+    probe.expr(Expr::val(1));
+    Ok(conn
+        .query_one(&probe)
+        .await
+        .map_err(|e| crate::error::classify(&e))?
+        .is_none())
+}
+
+fn moved(collection: &Collection) -> RepoError {
+    RepoError::SchemaChanged(format!(
+        "'{}' is no longer at schema version {}",
+        collection.name, collection.version
+    ))
 }
 
 /// Inserts one validated record on `conn`.
@@ -41,18 +89,28 @@ pub async fn insert(
     for ((_, value), column) in record.fields.iter().zip(&collection.columns) {
         values.push(backend.bind(value, column.field_type));
     }
-    let stmt = Query::insert()
-        .into_table(Alias::new(collection.name.as_str()))
+    let mut stmt = Query::insert();
+    stmt.into_table(Alias::new(collection.name.as_str()))
         .columns(
             [ID, CREATED_AT, UPDATED_AT, VERSION]
                 .into_iter()
                 .map(Alias::new)
                 .chain(record.fields.iter().map(|(n, _)| Alias::new(n.as_str()))),
-        )
-        .values(values.into_iter().map(Expr::val))
-        .map_err(internal)?
-        .to_owned();
-    shaped::execute(conn, collection, &stmt).await?;
+        );
+    if backend == Backend::Sqlite {
+        stmt.values(values.into_iter().map(Expr::val))
+            .map_err(internal)?;
+    } else {
+        // INSERT ... SELECT <values> FROM moon_collections WHERE name = ? AND version = ?:
+        // one row while the schema is the one validated against, none once it moved.
+        let mut source = metadata_at_version(collection);
+        source.exprs(values.into_iter().map(Expr::val));
+        stmt.select_from(source).map_err(internal)?;
+    }
+    let result = shaped::execute(conn, collection, &stmt).await?;
+    if result.rows_affected() == 0 {
+        return Err(moved(collection));
+    }
     Ok(())
 }
 
@@ -85,7 +143,13 @@ pub async fn update(
     if let Some(version) = expected_version {
         stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
     }
+    if let Some(guard) = guard(backend, collection) {
+        stmt.and_where(guard);
+    }
     let result = shaped::execute(conn, collection, &stmt).await?;
+    if result.rows_affected() == 0 && schema_moved(conn, backend, collection).await? {
+        return Err(moved(collection));
+    }
     let row = shaped::query_one(conn, collection, &by_id(collection, id)).await?;
     match (result.rows_affected(), row) {
         (0, Some(_)) => Ok(Written::Stale),
@@ -100,6 +164,7 @@ pub async fn update(
 /// [`RepoError`] when the database fails.
 pub async fn delete(
     conn: &impl ConnectionTrait,
+    backend: Backend,
     collection: &Collection,
     id: RecordId,
     expected_version: Option<i64>,
@@ -111,9 +176,15 @@ pub async fn delete(
     if let Some(version) = expected_version {
         stmt.and_where(Expr::col(Alias::new(VERSION)).eq(version));
     }
+    if let Some(guard) = guard(backend, collection) {
+        stmt.and_where(guard);
+    }
     let result = shaped::execute(conn, collection, &stmt).await?;
     if result.rows_affected() > 0 {
         return Ok(Written::Done(()));
+    }
+    if schema_moved(conn, backend, collection).await? {
+        return Err(moved(collection));
     }
     if expected_version.is_none() {
         return Ok(Written::Missing);
