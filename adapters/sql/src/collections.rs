@@ -58,6 +58,8 @@ impl SqlCollectionRepository {
         .await?;
         let create = table::create_statement(backend, REBUILD_TABLE, &plan.next);
         self.run(&create).await?;
+        // From here no write validated against `current` lands in the table being copied.
+        crate::change_marks::mark_changing(&self.db.writer, current).await?;
         let filled = async {
             let txn = self.begin().await?;
             let copied = copy_rows(&txn, backend, current, plan).await?;
@@ -75,6 +77,7 @@ impl SqlCollectionRepository {
         let copied = match filled {
             Ok(copied) => copied,
             Err(e) => {
+                crate::change_marks::unmark_changing(&self.db.writer, current).await?;
                 self.run(
                     &Table::drop()
                         .table(Alias::new(REBUILD_TABLE))
@@ -86,6 +89,7 @@ impl SqlCollectionRepository {
             }
         };
         if dry_run {
+            crate::change_marks::unmark_changing(&self.db.writer, current).await?;
             self.run(&Table::drop().table(Alias::new(REBUILD_TABLE)).to_owned())
                 .await?;
             tracing::debug!(collection = name, copied, "dry run rebuilt and discarded");

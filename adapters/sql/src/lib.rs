@@ -6,6 +6,7 @@ mod aggregate;
 mod auth;
 mod auth_guards;
 mod catalogue;
+mod change_marks;
 mod collections;
 mod connect;
 pub mod dialect;

@@ -132,7 +132,8 @@ fn decode(name: &str, version: i64, columns: &str) -> Result<Collection, RepoErr
     Ok(Collection {
         name,
         columns,
-        version: u64::try_from(version).unwrap_or(1),
+        // A negative version marks a MySQL change in progress (see `mark_changing`).
+        version: Ord::max(version.unsigned_abs(), 1),
     })
 }
 
@@ -151,7 +152,7 @@ fn encode(collection: &Collection) -> Result<String, RepoError> {
     serde_json::to_string(&stored).map_err(internal)
 }
 
-fn version(collection: &Collection) -> i64 {
+pub(crate) fn version(collection: &Collection) -> i64 {
     i64::try_from(collection.version).unwrap_or(i64::MAX)
 }
 

@@ -43,6 +43,7 @@ pub async fn physical_tables(db: &SqlDatabase) -> Result<Vec<String>, RepoError>
 /// [`RepoError`] when the database refuses a repair.
 pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
     let mut tables = physical_tables(db).await?;
+    crate::change_marks::clear_changing_marks(&db.writer).await?;
     for intent in metadata::load_intents(db).await? {
         if tables.iter().any(|t| t == OLD_TABLE) {
             // The swap happened; the metadata write did not. Finish it.
