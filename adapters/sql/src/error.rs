@@ -83,7 +83,9 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
             1205 => Some(Violation::Busy),
             // MariaDB max_statement_time, MySQL max_execution_time.
             1969 | 3024 => Some(Violation::TimedOut),
-            1213 => Some(Violation::Transient),
+            // Deadlock; and MariaDB's "failed to read auto-increment value" on the first
+            // INSERT ... SELECT into a table just swapped in by RENAME, which a retry clears.
+            1213 | 1467 => Some(Violation::Transient),
             // No such table, unknown column.
             1146 | 1054 => Some(Violation::SchemaChanged),
             // Table exists.
