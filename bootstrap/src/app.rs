@@ -18,6 +18,7 @@ use moon_sql::{
 use salvo::Server;
 use salvo::conn::tcp::TcpAcceptor;
 use salvo::fuse::FuseConfig;
+use tokio::sync::Notify;
 
 use crate::config::Config;
 
@@ -48,6 +49,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .context("cannot start")?;
     let backend = db.backend();
+    // Other instances' changes: PostgreSQL tells at once; the pollers look anyway.
+    let signals = moon_sql::ChangeSignals::default();
+    if backend == moon_sql::Backend::Postgres && config.instance_listen {
+        moon_sql::listen_for_changes(url.clone(), signals.clone());
+    }
     let collections = Arc::new(SqlCollectionRepository::new(db.clone()));
     let loaded = collections
         .load_all()
@@ -109,7 +115,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let auth = if config.auth {
         let auth = crate::security::auth_service(&db, &config).await?;
         if backend != moon_sql::Backend::Sqlite {
-            spawn_auth_refresh(Arc::clone(&auth), poll_every(&config));
+            spawn_auth_refresh(
+                Arc::clone(&auth),
+                poll_every(&config),
+                Arc::clone(&signals.auth),
+            );
         }
         let flusher = Arc::clone(&auth);
         tokio::spawn(async move {
@@ -132,7 +142,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         gate.clone(),
     ));
     if backend != moon_sql::Backend::Sqlite {
-        spawn_schema_refresh(Arc::clone(&collection_service), poll_every(&config));
+        spawn_schema_refresh(
+            Arc::clone(&collection_service),
+            poll_every(&config),
+            Arc::clone(&signals.schema),
+        );
     }
     let state = AppState {
         collections: collection_service,
@@ -209,8 +223,8 @@ fn poll_every(config: &Config) -> Duration {
 }
 
 /// Keeps the registry in step with schema changes made by other processes on the database.
-fn spawn_schema_refresh(collections: Arc<CollectionService>, every: Duration) {
-    spawn_poll("schema", every, move |seen| {
+fn spawn_schema_refresh(collections: Arc<CollectionService>, every: Duration, wake: Arc<Notify>) {
+    spawn_poll("schema", every, wake, move |seen| {
         let collections = Arc::clone(&collections);
         async move { collections.refresh_from_database(&seen).await.map(|_| ()) }
     });
@@ -218,15 +232,20 @@ fn spawn_schema_refresh(collections: Arc<CollectionService>, every: Duration) {
 
 /// Drops this instance's auth caches when another instance ends a session or changes a
 /// user or key (API.md §9: within 1 s).
-fn spawn_auth_refresh(auth: Arc<moon_application::AuthService>, every: Duration) {
-    spawn_poll("auth", every, move |seen| {
+fn spawn_auth_refresh(
+    auth: Arc<moon_application::AuthService>,
+    every: Duration,
+    wake: Arc<Notify>,
+) {
+    spawn_poll("auth", every, wake, move |seen| {
         let auth = Arc::clone(&auth);
         async move { auth.refresh_from_database(&seen).await.map(|_| ()) }
     });
 }
 
-/// Runs `refresh` every `every` with the epoch it last saw, for as long as Moon runs.
-fn spawn_poll<F, Fut>(what: &'static str, every: Duration, refresh: F)
+/// Runs `refresh` every `every`, or at once when `wake` is notified (PostgreSQL NOTIFY), with
+/// the epoch it last saw, for as long as Moon runs.
+fn spawn_poll<F, Fut>(what: &'static str, every: Duration, wake: Arc<Notify>, refresh: F)
 where
     F: Fn(Arc<std::sync::atomic::AtomicI64>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<(), moon_application::AppError>> + Send,
@@ -236,7 +255,10 @@ where
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = wake.notified() => {}
+            }
             if let Err(e) = refresh(Arc::clone(&seen)).await {
                 tracing::warn!(error = %e, what, "cannot look for changes by other instances");
             }

@@ -40,6 +40,9 @@ pub struct Config {
     /// How often, in milliseconds, each instance looks for schema and auth changes made by
     /// other instances on the same PostgreSQL or MySQL database.
     pub instance_poll_ms: u64,
+    /// PostgreSQL: also hear other instances' changes at once through `LISTEN/NOTIFY`
+    /// (turn off behind a pooler that cannot LISTEN, such as PgBouncer in transaction mode).
+    pub instance_listen: bool,
     /// Seconds any one SQL statement may run (`0` = no limit).
     pub statement_timeout_secs: u64,
     /// Seconds a whole request body may take to arrive (slower senders are cut off).
@@ -115,6 +118,7 @@ impl Default for Config {
             max_batch: 50,
             max_body_bytes: 2 * 1024 * 1024,
             instance_poll_ms: 250,
+            instance_listen: true,
             statement_timeout_secs: 30,
             body_timeout_secs: 30,
             max_connections: 10_000,

@@ -280,6 +280,7 @@ async fn stale_writes_on(engine: Engine) {
         &[
             ("MOON_RATE_LIMIT_USER", "0"),
             ("MOON_INSTANCE_POLL_MS", "60000"),
+            ("MOON_INSTANCE_LISTEN", "false"),
         ],
     );
     let change = json!({"name": "items", "modify_columns": [
@@ -420,6 +421,43 @@ async fn writes_on_another_instance_during_a_rebuild_are_never_lost() {
             eprintln!("{engine:?} not configured: not run");
         }
     }
+}
+
+/// PostgreSQL tells other instances at once (`LISTEN/NOTIFY`): with polling slowed to a
+/// minute, B still serves A's schema change and honours A's logout within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_instances_hear_of_changes_through_notify() {
+    if !Engine::configured().contains(&Engine::Postgres) {
+        eprintln!("PostgreSQL not configured (MOON_TEST_POSTGRES_URL unset): not run");
+        return;
+    }
+    let db = TestDatabase::create(Engine::Postgres).await;
+    let (dir_a, dir_b) = (tempfile::tempdir(), tempfile::tempdir());
+    let (dir_a, dir_b) = (
+        dir_a.unwrap_or_else(|e| panic!("{e}")),
+        dir_b.unwrap_or_else(|e| panic!("{e}")),
+    );
+    let slow = [
+        ("MOON_RATE_LIMIT_USER", "0"),
+        ("MOON_INSTANCE_POLL_MS", "60000"),
+    ];
+    let a = Moon::start_with(dir_a.path(), Some(&db.url), &slow);
+    let b = Moon::start_with(dir_b.path(), Some(&db.url), &slow);
+    // Let B's listener subscribe (it starts with the process, before it listens on HTTP).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let schema = json!({"name": "heard", "columns": [{"name": "qty", "type": "integer"}]});
+    assert_eq!(a.post("/collections:create", &schema).await.0, 201);
+    let took = served_within(&b, "/collections:get?name=heard", |s, _| s == 200).await;
+    let pair = login(&a, "admin", common::ADMIN.1).await;
+    let token = access(&pair);
+    assert_eq!(call(&b, None, "/collections:list", &token).await.0, 200);
+    let out = json!({"refresh_token": pair["refresh_token"]});
+    assert_eq!(call(&a, Some(&out), "/auth:logout", &token).await.0, 200);
+    let ended = refused_within(&b, &token).await;
+    eprintln!("Postgres NOTIFY: schema change served after {took:?}, logout held after {ended:?}");
+    assert!(took < Duration::from_secs(1) && ended < Duration::from_secs(1));
+    drop((a, b));
+    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -62,6 +62,20 @@ pub async fn bump(conn: &impl ConnectionTrait, epoch: Epoch) -> Result<(), RepoE
         .and_where(Expr::col(Alias::new("id")).eq(epoch as i32))
         .to_owned();
     conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Delivered when the transaction commits (see `listener`).
+        let payload = match epoch {
+            Epoch::Schema => "schema",
+            Epoch::Auth => "auth",
+        };
+        let notify = format!(
+            "SELECT pg_notify('{}', '{payload}')",
+            crate::listener::CHANNEL
+        );
+        conn.execute_unprepared(&notify)
+            .await
+            .map_err(|e| classify(&e))?;
+    }
     Ok(())
 }
 

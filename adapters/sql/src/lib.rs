@@ -15,6 +15,7 @@ mod error;
 mod failpoint;
 mod health;
 mod idempotency;
+mod listener;
 mod metadata;
 mod query;
 mod rebuild;
@@ -36,6 +37,12 @@ pub use connect::{ConnectError, PoolOptions, SqlDatabase, redact};
 pub use dialect::Backend;
 pub use health::SqlDatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;
+pub use listener::ChangeSignals;
 pub use records::SqlRecordRepository;
 pub use startup::StartupLock;
 pub use webhooks::SqlWebhookRepository;
+
+/// Starts listening for other instances' changes on PostgreSQL (see [`ChangeSignals`]).
+pub fn listen_for_changes(url: String, signals: ChangeSignals) {
+    listener::spawn(url, signals);
+}
