@@ -3,6 +3,7 @@
 
 mod app;
 mod config;
+mod instances;
 mod logging;
 mod security;
 
