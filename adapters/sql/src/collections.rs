@@ -12,6 +12,7 @@ use crate::connect::SqlDatabase;
 use crate::dialect::Backend;
 use crate::error::classify;
 use crate::rebuild::{OLD_TABLE, REBUILD_TABLE, copy_rows, rebuild_in_transaction};
+use crate::startup::ChangeLock;
 use crate::{failpoint, metadata, reconcile, table};
 
 /// Collections (DDL + metadata) on a SQL database.
@@ -30,6 +31,27 @@ impl SqlCollectionRepository {
         self.db.writer.begin().await.map_err(|e| classify(&e))
     }
 
+    /// A schema change's transaction (SQLite, PostgreSQL), holding PostgreSQL's database-wide
+    /// change lock: one change at a time across instances.
+    async fn begin_change(&self) -> Result<DatabaseTransaction, RepoError> {
+        let txn = self.begin().await?;
+        if self.db.backend == Backend::Postgres {
+            crate::startup::lock_in_transaction(&txn).await?;
+        }
+        Ok(txn)
+    }
+
+    /// MySQL: the database-wide change lock, then whatever a crashed instance's change left
+    /// (with the lock held, no other change is running, so any mark or intent is orphaned).
+    async fn lock_mysql(&self) -> Result<ChangeLock, RepoError> {
+        let lock = ChangeLock::mysql(self.db.writer.get_mysql_connection_pool()).await?;
+        if let Err(e) = reconcile::recover_interrupted(&self.db).await {
+            lock.release().await;
+            return Err(e);
+        }
+        Ok(lock)
+    }
+
     async fn run(&self, stmt: &impl sea_orm::StatementBuilder) -> Result<(), RepoError> {
         self.db
             .writer
@@ -39,9 +61,22 @@ impl SqlCollectionRepository {
             .map_err(|e| classify(&e))
     }
 
+    /// MySQL, under the change lock: see [`Self::alter_mysql_locked`].
+    async fn alter_mysql(
+        &self,
+        current: &Collection,
+        plan: &SchemaPlan,
+        dry_run: bool,
+    ) -> Result<Vec<String>, RepoError> {
+        let lock = self.lock_mysql().await?;
+        let done = self.alter_mysql_locked(current, plan, dry_run).await;
+        lock.release().await;
+        done
+    }
+
     /// MySQL: build and fill the new table, record the intent, swap atomically with
     /// `RENAME TABLE`, then write the metadata and forget the intent.
-    async fn alter_mysql(
+    async fn alter_mysql_locked(
         &self,
         current: &Collection,
         plan: &SchemaPlan,
@@ -136,16 +171,22 @@ impl CollectionRepository for SqlCollectionRepository {
     async fn create(&self, collection: &Collection) -> Result<(), RepoError> {
         let stmt = table::create_statement(self.db.backend, collection.name.as_str(), collection);
         if self.db.backend == Backend::MySql {
+            let lock = self.lock_mysql().await?;
             // Metadata first: a crash before the table exists leaves metadata that start-up
             // finds without a table and drops.
-            metadata::insert(&self.db.writer, collection).await?;
-            if let Err(e) = self.run(&stmt).await {
-                metadata::delete(&self.db.writer, &collection.name).await?;
-                return Err(e);
+            let done = async {
+                metadata::insert(&self.db.writer, collection).await?;
+                if let Err(e) = self.run(&stmt).await {
+                    metadata::delete(&self.db.writer, &collection.name).await?;
+                    return Err(e);
+                }
+                Ok(())
             }
-            return Ok(());
+            .await;
+            lock.release().await;
+            return done;
         }
-        let txn = self.begin().await?;
+        let txn = self.begin_change().await?;
         txn.execute(&stmt).await.map_err(|e| classify(&e))?;
         metadata::insert(&txn, collection).await?;
         txn.commit().await.map_err(|e| classify(&e))
@@ -160,7 +201,7 @@ impl CollectionRepository for SqlCollectionRepository {
         if self.db.backend == Backend::MySql {
             return self.alter_mysql(current, plan, dry_run).await;
         }
-        let txn = self.begin().await?;
+        let txn = self.begin_change().await?;
         let statements = rebuild_in_transaction(&txn, self.db.backend, current, plan).await?;
         metadata::update(&txn, &plan.next).await?;
         if dry_run {
@@ -174,11 +215,17 @@ impl CollectionRepository for SqlCollectionRepository {
     async fn destroy(&self, name: &CollectionName) -> Result<(), RepoError> {
         let drop = Table::drop().table(Alias::new(name.as_str())).to_owned();
         if self.db.backend == Backend::MySql {
+            let lock = self.lock_mysql().await?;
             // Table first: a crash after it leaves metadata without a table, dropped at start-up.
-            self.run(&drop).await?;
-            return metadata::delete(&self.db.writer, name).await;
+            let done = async {
+                self.run(&drop).await?;
+                metadata::delete(&self.db.writer, name).await
+            }
+            .await;
+            lock.release().await;
+            return done;
         }
-        let txn = self.begin().await?;
+        let txn = self.begin_change().await?;
         txn.execute(&drop).await.map_err(|e| classify(&e))?;
         metadata::delete(&txn, name).await?;
         txn.commit().await.map_err(|e| classify(&e))

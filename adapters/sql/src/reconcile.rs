@@ -42,26 +42,8 @@ pub async fn physical_tables(db: &SqlDatabase) -> Result<Vec<String>, RepoError>
 /// # Errors
 /// [`RepoError`] when the database refuses a repair.
 pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
-    let mut tables = physical_tables(db).await?;
-    crate::change_marks::clear_changing_marks(&db.writer).await?;
-    for intent in metadata::load_intents(db).await? {
-        if tables.iter().any(|t| t == OLD_TABLE) {
-            // The swap happened; the metadata write did not. Finish it.
-            metadata::update(&db.writer, &intent).await?;
-            tracing::warn!(collection = %intent.name, version = intent.version, "finished an interrupted schema change");
-        } else {
-            tracing::warn!(collection = %intent.name, "rolled back an interrupted schema change");
-        }
-        metadata::clear_intent(&db.writer, &intent.name).await?;
-    }
-    for leftover in [REBUILD_TABLE, OLD_TABLE] {
-        if tables.iter().any(|t| t == leftover) {
-            let drop = Table::drop().table(Alias::new(leftover)).to_owned();
-            db.writer.execute(&drop).await.map_err(|e| classify(&e))?;
-            tracing::info!(table = leftover, "dropped a leftover table");
-        }
-    }
-    tables.retain(|t| t != REBUILD_TABLE && t != OLD_TABLE);
+    recover_interrupted(db).await?;
+    let tables = physical_tables(db).await?;
     let known = metadata::load_all(db).await?;
     for collection in &known {
         if !tables.iter().any(|t| t == collection.name.as_str()) {
@@ -78,6 +60,35 @@ pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
             && let Err(e) = adopt::adopt(db, table).await
         {
             tracing::warn!(table = %table, error = %e, "table without Moon metadata not adopted; left as it was");
+        }
+    }
+    Ok(())
+}
+
+/// Finishes or undoes a schema change a crash interrupted (MySQL marks and intents) and drops
+/// its leftover tables. Only run while no change can be in progress: at start-up and under
+/// the database-wide change lock (`startup`).
+///
+/// # Errors
+/// [`RepoError`] when the database refuses a repair.
+pub async fn recover_interrupted(db: &SqlDatabase) -> Result<(), RepoError> {
+    let tables = physical_tables(db).await?;
+    crate::change_marks::clear_changing_marks(&db.writer).await?;
+    for intent in metadata::load_intents(db).await? {
+        if tables.iter().any(|t| t == OLD_TABLE) {
+            // The swap happened; the metadata write did not. Finish it.
+            metadata::update(&db.writer, &intent).await?;
+            tracing::warn!(collection = %intent.name, version = intent.version, "finished an interrupted schema change");
+        } else {
+            tracing::warn!(collection = %intent.name, "rolled back an interrupted schema change");
+        }
+        metadata::clear_intent(&db.writer, &intent.name).await?;
+    }
+    for leftover in [REBUILD_TABLE, OLD_TABLE] {
+        if tables.iter().any(|t| t == leftover) {
+            let drop = Table::drop().table(Alias::new(leftover)).to_owned();
+            db.writer.execute(&drop).await.map_err(|e| classify(&e))?;
+            tracing::info!(table = leftover, "dropped a leftover table");
         }
     }
     Ok(())

@@ -182,3 +182,60 @@ pub fn schema() -> Json {
         {"name": "specs", "type": "json"}
     ]})
 }
+
+/// `n` instances started at the same moment on the database at `url`, each with its own
+/// (unused) data directory; rate limits off, since the tests poll.
+pub fn start_together(url: &str, n: usize, env: &[(&str, &str)]) -> Vec<(Moon, tempfile::TempDir)> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let starts: Vec<_> = (0..n)
+        .map(|_| {
+            let (url, env) = (url.to_owned(), env.clone());
+            std::thread::spawn(move || {
+                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+                let mut all: Vec<(&str, &str)> = vec![("MOON_RATE_LIMIT_USER", "0")];
+                all.extend(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let moon = Moon::start_with(dir.path(), Some(&url), &all);
+                (moon, dir)
+            })
+        })
+        .collect();
+    starts
+        .into_iter()
+        .map(|s| {
+            s.join()
+                .unwrap_or_else(|_| panic!("an instance did not come up"))
+        })
+        .collect()
+}
+
+/// Waits until `check` holds for the answer of `GET path` on `moon`; the time it took.
+pub async fn served_within(
+    moon: &Moon,
+    path: &str,
+    check: impl Fn(u16, &Json) -> bool,
+) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = moon.get(path).await;
+        assert!(status < 500, "{path}: {status} {body}");
+        if check(status, &body) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} not served as expected after 5 s: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The column `name` of a `collections:get` answer.
+pub fn column<'a>(body: &'a Json, name: &str) -> Option<&'a Json> {
+    body["collection"]["columns"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)
+}
