@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
-use moon_domain::ports::{AuthRepository, Clock, PasswordHasher, TokenIssuer};
+use moon_domain::ports::{AuthRepository, Clock, LoginFailureLog, PasswordHasher, TokenIssuer};
 use moon_domain::{AccessClaims, ApiKey, Principal, Session, User};
 
 use crate::error::AppError;
@@ -106,6 +106,19 @@ impl AuthService {
                 Arc::clone(&clock),
             ),
         }
+    }
+
+    /// Keeps login failures in `log` as well, so every instance over the database shares
+    /// the lockouts.
+    #[must_use]
+    pub fn with_failure_log(mut self, log: Arc<dyn LoginFailureLog>) -> Self {
+        self.lockout = self.lockout.with_log(log);
+        self
+    }
+
+    /// Deletes shared login failures whose window has passed.
+    pub async fn sweep_lockouts(&self) {
+        self.lockout.sweep_shared().await;
     }
 
     /// Login-lock entries held in memory now (bounded; for tests and metrics).
@@ -314,12 +327,12 @@ impl AuthService {
             })
             .await?;
         let Some(user) = user.filter(|_| matched) else {
-            attempt.failed();
+            attempt.failed().await;
             return Err(AppError::Unauthorized(
                 "invalid username or password".to_owned(),
             ));
         };
-        attempt.succeeded();
+        attempt.succeeded().await;
         self.start_session(user).await
     }
 

@@ -2,13 +2,16 @@
 //! entries expire with their window. Attempts are admitted before their password is checked,
 //! never more at once than failures left, so a burst cannot slip past the limit: 24 wrong
 //! passwords sent together get 5 answers and then 429, while correct ones wait their turn.
+//! With a [`LoginFailureLog`] the failures are also kept in the database and read back before
+//! each attempt, so every instance over it locks the same keys (a burst spread over N
+//! instances at the same instant can get N × the admitted attempts, never more).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
-use moon_domain::ports::Clock;
+use moon_domain::ports::{Clock, LoginFailureLog};
 use tokio::sync::Notify;
 
 use crate::error::AppError;
@@ -24,6 +27,8 @@ struct Entry {
     failures: u32,
     in_flight: u32,
     since: DateTime<Utc>,
+    /// Attempts ended so far, so a read of the shared log is known to be still current.
+    ended: u64,
 }
 
 /// Failures per key within a window.
@@ -34,6 +39,8 @@ pub struct LoginLockout {
     entries: DashMap<String, Entry>,
     /// Woken whenever an attempt ends, so waiting ones look again.
     ended: Notify,
+    /// The failures every instance shares, when there are several.
+    log: Option<Arc<dyn LoginFailureLog>>,
 }
 
 /// An admitted attempt; [`Attempt::failed`] or [`Attempt::succeeded`] ends it (dropping it
@@ -53,6 +60,64 @@ impl LoginLockout {
             clock,
             entries: DashMap::new(),
             ended: Notify::new(),
+            log: None,
+        }
+    }
+
+    /// Keeps failures in `log` too, shared with every instance over the same database.
+    #[must_use]
+    pub fn with_log(mut self, log: Arc<dyn LoginFailureLog>) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    /// The start of the window that is open now, in Unix milliseconds.
+    fn window_start(&self) -> i64 {
+        (self.clock.now() - self.window).timestamp_millis()
+    }
+
+    /// Takes `key`'s failures from the shared log, which every instance (this one included:
+    /// attempts are recorded there before they end here) writes. Only while no attempt on
+    /// the key is in flight here and none ended during the read, so the read is current.
+    async fn adopt_shared(&self, key: &str) -> Result<(), AppError> {
+        let Some(log) = self.log.as_ref().filter(|_| self.max_failures > 0) else {
+            return Ok(());
+        };
+        let before = self.entries.get(key).map(|e| (e.in_flight, e.ended));
+        if before.is_some_and(|(in_flight, _)| in_flight > 0) {
+            return Ok(());
+        }
+        let shared = log.failures(key, self.window_start()).await?;
+        let shared = shared.and_then(|(failures, since)| {
+            DateTime::<Utc>::from_timestamp_millis(since).map(|since| (failures, since))
+        });
+        if let Some(mut entry) = self.entries.get_mut(key) {
+            if before != Some((0, entry.ended)) {
+                return Ok(());
+            }
+            (entry.failures, entry.since) = shared.unwrap_or((0, entry.since));
+            return Ok(());
+        }
+        if before.is_some() || self.entries.len() >= MAX_ENTRIES {
+            return Ok(()); // changed meanwhile, or full: `try_admit` sweeps or refuses
+        }
+        if let Some((failures, since)) = shared {
+            self.entries.entry(key.to_owned()).or_insert(Entry {
+                failures,
+                in_flight: 0,
+                since,
+                ended: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes shared failures whose window has passed.
+    pub async fn sweep_shared(&self) {
+        if let Some(log) = &self.log
+            && let Err(e) = log.sweep(self.window_start()).await
+        {
+            tracing::warn!(error = %e, "cannot sweep login failures");
         }
     }
 
@@ -60,8 +125,9 @@ impl LoginLockout {
     ///
     /// # Errors
     /// [`AppError::RateLimited`] while the key is locked; [`AppError::Busy`] when the table
-    /// is full of live entries or the wait is too long.
+    /// is full of live entries or the wait is too long; a database failure.
     pub async fn begin(&self, key: &str) -> Result<Attempt<'_>, AppError> {
+        self.adopt_shared(key).await?;
         let deadline = tokio::time::Instant::now() + MAX_WAIT;
         loop {
             let ended = self.ended.notified();
@@ -96,6 +162,7 @@ impl LoginLockout {
             failures: 0,
             in_flight: 0,
             since: now,
+            ended: 0,
         });
         if now >= entry.since + self.window {
             entry.failures = 0;
@@ -118,6 +185,7 @@ impl LoginLockout {
         let now = self.clock.now();
         let forget = self.entries.get_mut(key).is_some_and(|mut entry| {
             entry.in_flight = entry.in_flight.saturating_sub(1);
+            entry.ended += 1;
             if failed {
                 if entry.failures == 0 {
                     entry.since = now;
@@ -148,14 +216,26 @@ impl LoginLockout {
 }
 
 impl Attempt<'_> {
-    /// The password was wrong (or the user unknown): one more failure.
-    pub fn failed(mut self) {
+    /// The password was wrong (or the user unknown): one more failure, here and shared.
+    pub async fn failed(mut self) {
+        if let Some(log) = &self.lockout.log {
+            let at = self.lockout.clock.now().timestamp_millis();
+            let start = self.lockout.window_start();
+            if let Err(e) = log.record_failure(&self.key, at, start).await {
+                tracing::warn!(error = %e, "cannot record a login failure in the database");
+            }
+        }
         self.open = false;
         self.lockout.end(&self.key, true);
     }
 
-    /// The login succeeded: the key's failures are forgotten.
-    pub fn succeeded(mut self) {
+    /// The login succeeded: the key's failures are forgotten, here and shared.
+    pub async fn succeeded(mut self) {
+        if let Some(log) = &self.lockout.log
+            && let Err(e) = log.forget(&self.key).await
+        {
+            tracing::warn!(error = %e, "cannot forget login failures in the database");
+        }
         self.open = false;
         self.lockout.end(&self.key, false);
     }
@@ -166,6 +246,7 @@ impl Drop for Attempt<'_> {
         if self.open {
             if let Some(mut entry) = self.lockout.entries.get_mut(&self.key) {
                 entry.in_flight = entry.in_flight.saturating_sub(1);
+                entry.ended += 1;
             }
             self.lockout.ended.notify_waiters();
         }
@@ -199,7 +280,7 @@ mod tests {
                 match lock.begin("ip|ada").await {
                     Ok(attempt) => {
                         tokio::task::yield_now().await;
-                        attempt.failed();
+                        attempt.failed().await;
                         "checked"
                     }
                     Err(AppError::RateLimited { .. }) => "locked",
@@ -230,7 +311,7 @@ mod tests {
             tokio::spawn(async move {
                 let attempt = lock.begin("ip|ada").await.ok()?;
                 tokio::task::yield_now().await;
-                attempt.succeeded();
+                attempt.succeeded().await;
                 Some(())
             })
         });
@@ -245,7 +326,7 @@ mod tests {
         let (lock, clock) = lockout(5);
         for i in 0..MAX_ENTRIES {
             if let Ok(a) = lock.begin(&format!("k{i}")).await {
-                a.failed();
+                a.failed().await;
             }
         }
         assert!(matches!(

@@ -127,6 +127,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             loop {
                 every.tick().await;
                 flusher.flush_key_usage().await;
+                flusher.sweep_lockouts().await;
             }
         });
         Some(auth)

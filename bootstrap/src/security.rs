@@ -9,7 +9,7 @@ use moon_application::secrets::random_token;
 use moon_application::{AuthPolicy, AuthService, HashingLimits};
 use moon_domain::ports::{AuthRepository, SystemClock};
 use moon_security::{Argon2Hasher, JwtIssuer};
-use moon_sql::{SqlAuthRepository, SqlDatabase};
+use moon_sql::{SqlAuthRepository, SqlDatabase, SqlLoginFailureLog};
 
 use crate::config::Config;
 
@@ -45,13 +45,19 @@ pub async fn auth_service(db: &SqlDatabase, config: &Config) -> anyhow::Result<A
         },
         ..AuthPolicy::default()
     };
-    let auth = Arc::new(AuthService::new(
-        repo,
-        Arc::new(Argon2Hasher::recommended()),
-        Arc::new(tokens),
-        Arc::new(SystemClock),
-        policy,
-    ));
+    let failures = SqlLoginFailureLog::open(db.clone())
+        .await
+        .context("cannot prepare the login failures table")?;
+    let auth = Arc::new(
+        AuthService::new(
+            repo,
+            Arc::new(Argon2Hasher::recommended()),
+            Arc::new(tokens),
+            Arc::new(SystemClock),
+            policy,
+        )
+        .with_failure_log(Arc::new(failures)),
+    );
     let generated = config.admin_password.is_empty();
     let password = if generated {
         format!("{}A1", random_token(18))

@@ -1,54 +1,16 @@
 //! End to end, several Moon processes over one PostgreSQL or MariaDB database: three started
 //! at the same moment on an empty database all come up with one admin and one JWT secret,
 //! every schema change made through one is served by the others within a second, and a
-//! logout, a password change and a key rotation on one take effect on the others as fast.
+//! logout, a password change and a key rotation on one take effect on the others as fast, and
+//! login failures made on some lock the others too.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::Moon;
+use common::{Moon, column, served_within};
 use moon_tests::engines::{Engine, TestDatabase};
 use serde_json::{Value as Json, json};
-
-/// Three instances started together on `url`.
-fn start_three(url: &str) -> Vec<(Moon, tempfile::TempDir)> {
-    let starts: Vec<_> = (0..3)
-        .map(|_| {
-            let url = url.to_owned();
-            std::thread::spawn(move || {
-                let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-                // The test polls: rate limits (per instance) off.
-                let moon =
-                    Moon::start_with(dir.path(), Some(&url), &[("MOON_RATE_LIMIT_USER", "0")]);
-                (moon, dir)
-            })
-        })
-        .collect();
-    starts
-        .into_iter()
-        .map(|s| {
-            s.join()
-                .unwrap_or_else(|_| panic!("an instance did not come up"))
-        })
-        .collect()
-}
-
-/// Waits until `check` holds for the answer of `GET path` on `moon`; the time it took.
-async fn served_within(moon: &Moon, path: &str, check: impl Fn(u16, &Json) -> bool) -> Duration {
-    let started = Instant::now();
-    loop {
-        let (status, body) = moon.get(path).await;
-        if check(status, &body) {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{path} not served as expected after 5 s: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// `GET` (or `POST` with `post`) `path` on `moon` with `bearer`.
 async fn call(moon: &Moon, post: Option<&Json>, path: &str, bearer: &str) -> (u16, Json) {
@@ -142,16 +104,9 @@ async fn auth_changes_travel(a: &Moon, b: &Moon, engine: Engine) -> Duration {
     worst
 }
 
-fn column<'a>(body: &'a Json, name: &str) -> Option<&'a Json> {
-    body["collection"]["columns"]
-        .as_array()?
-        .iter()
-        .find(|c| c["name"] == name)
-}
-
 async fn instances_on(engine: Engine) {
     let db = TestDatabase::create(engine).await;
-    let moons = start_three(&db.url);
+    let moons = common::start_together(&db.url, 3, &[]);
     let (a, others) = (&moons[0].0, &moons[1..]);
 
     // One admin, one JWT secret: a token from one instance works on every other.
@@ -247,6 +202,15 @@ async fn instances_on(engine: Engine) {
             "{engine:?} round {round}: {status} {body}"
         );
     }
+    // Login lockouts are counted in the database: failures spread over A and C lock B too.
+    for (i, moon) in [a, &others[1].0, a, &others[1].0, a].into_iter().enumerate() {
+        let body = json!({"username": "admin", "password": "wrong"});
+        let (status, _) = call(moon, Some(&body), "/auth:login", "").await;
+        assert_eq!(status, 401, "{engine:?}: failure {i}");
+    }
+    let body = json!({"username": "admin", "password": common::ADMIN.1});
+    let (status, answer) = call(&others[0].0, Some(&body), "/auth:login", "").await;
+    assert_eq!(status, 429, "{engine:?}: locked on B as well: {answer}");
     let auth = auth_changes_travel(a, &others[0].0, engine).await;
     eprintln!(
         "{engine:?}: worst delay before a logout, password change or key rotation on one instance held on another: {auth:?}"

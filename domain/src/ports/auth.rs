@@ -14,6 +14,37 @@ pub enum UserRemoval {
     LastAdmin,
 }
 
+/// Failed logins per lock key (IP and username), kept in the database so that every instance
+/// over it counts the same failures. Times are Unix milliseconds.
+#[async_trait]
+pub trait LoginFailureLog: Send + Sync {
+    /// The failures of `key` in a window begun at or after `window_start`, with when it began.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn failures(&self, key: &str, window_start: i64)
+    -> Result<Option<(u32, i64)>, RepoError>;
+
+    /// Counts one failure of `key` at `at`; a window begun before `window_start` restarts
+    /// at `at` with this failure.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn record_failure(&self, key: &str, at: i64, window_start: i64) -> Result<(), RepoError>;
+
+    /// Forgets the failures of `key` (it logged in).
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn forget(&self, key: &str) -> Result<(), RepoError>;
+
+    /// Deletes the windows begun before `window_start`; returns how many.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn sweep(&self, window_start: i64) -> Result<u64, RepoError>;
+}
+
 /// Users, their sessions and API keys, and server settings such as the JWT secret.
 #[async_trait]
 pub trait AuthRepository: Send + Sync {

@@ -8,7 +8,7 @@ mod schema;
 mod system;
 mod webhooks;
 
-pub use auth::{AuthRepository, PasswordHasher, TokenIssuer, UserRemoval};
+pub use auth::{AuthRepository, LoginFailureLog, PasswordHasher, TokenIssuer, UserRemoval};
 pub use idempotency::IdempotencyStore;
 pub use records::RecordRepository;
 pub use schema::{CollectionRepository, SchemaRegistry};
