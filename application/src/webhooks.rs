@@ -41,8 +41,11 @@ pub enum Ingested {
     Duplicate(String),
 }
 
-/// How long a worker holds a claimed event before another may take it.
-pub(crate) const LEASE_SECS: i64 = 60;
+/// How long a worker holds a claimed event before another may take it: long against the
+/// milliseconds an event takes, short enough that the events of a crashed instance move on
+/// soon (over PostgreSQL and MySQL nothing else frees them, since other instances may hold
+/// live claims). Taking a claim over early never doubles a record: the write checks the lease.
+pub(crate) const LEASE_SECS: i64 = 15;
 
 /// Webhook use cases and the worker pool.
 pub struct WebhookService {

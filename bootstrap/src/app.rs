@@ -83,10 +83,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         gate.clone(),
         RetryPolicy::default(),
     ));
-    let recovered = webhooks
-        .recover()
-        .await
-        .context("cannot recover webhook events")?;
+    // Only SQLite is sure to be the only process: over PostgreSQL or MySQL another instance
+    // may hold live claims, so a crashed one's claims are taken over when their lease ends.
+    let recovered = if backend == moon_sql::Backend::Sqlite {
+        webhooks
+            .recover()
+            .await
+            .context("cannot recover webhook events")?
+    } else {
+        0
+    };
     if recovered > 0 {
         tracing::warn!(
             events = recovered,
