@@ -145,13 +145,14 @@ impl CollectionService {
                 max: self.limits.max_collections,
             });
         }
-        let collection = Collection {
+        let mut collection = Collection {
             name,
             columns,
             version: 1,
         };
         // Another process may have made it since this one's registry was loaded.
-        self.collections
+        collection.version = self
+            .collections
             .create(&collection)
             .await
             .map_err(|e| match e {

@@ -203,7 +203,10 @@ async fn instances_on(engine: Engine) {
         );
     }
     // Login lockouts are counted in the database: failures spread over A and C lock B too.
-    for (i, moon) in [a, &others[1].0, a, &others[1].0, a].into_iter().enumerate() {
+    for (i, moon) in [a, &others[1].0, a, &others[1].0, a]
+        .into_iter()
+        .enumerate()
+    {
         let body = json!({"username": "admin", "password": "wrong"});
         let (status, _) = call(moon, Some(&body), "/auth:login", "").await;
         assert_eq!(status, 401, "{engine:?}: failure {i}");
@@ -237,6 +240,8 @@ async fn stale_writes_on(engine: Engine) {
         )
         .await;
     let id = made["data"]["id"].as_str().unwrap_or_default().to_owned();
+    let twin = json!({"name": "twin", "columns": [{"name": "cnt", "type": "integer"}]});
+    assert_eq!(a.post("/collections:create", &twin).await.0, 201);
     // B loads the schema at start, then does not look again for a minute.
     let b = Moon::start_with(
         dir_b.path(),
@@ -274,6 +279,21 @@ async fn stale_writes_on(engine: Engine) {
             "{engine:?} {path}: {answer}"
         );
     }
+    // A namesake made after a destroy is not the collection B knows: its version is new.
+    assert_eq!(
+        a.post("/collections:destroy", &json!({"name": "twin"}))
+            .await
+            .0,
+        200
+    );
+    let twin = json!({"name": "twin", "columns": [{"name": "cnt", "type": "boolean"}]});
+    assert_eq!(a.post("/collections:create", &twin).await.0, 201);
+    let (status, answer) = b.post("/twin:create", &json!({"data": {"cnt": 7}})).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (409, Some("SCHEMA_CHANGED")),
+        "{engine:?} write to a recreated namesake: {answer}"
+    );
     let (_, listed) = a.get("/items:list").await;
     assert_eq!(
         listed["data"].as_array().map(Vec::len),

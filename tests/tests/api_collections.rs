@@ -20,7 +20,7 @@ async fn create_stores_the_schema_and_answers_201() {
         .expect_create()
         .withf(|c| c.name.as_str() == "products" && c.columns.len() == 3 && c.version == 1)
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_| Ok(7));
     let app = doubles.service();
     let created = post(&app, "/collections:create", &products_body()).await;
     assert_eq!(created.status, 201, "{:?}", created.body);

@@ -18,7 +18,7 @@ mock! {
         async fn load_all(&self) -> Result<Vec<Collection>, RepoError>;
         async fn load_current(&self) -> Result<Vec<Collection>, RepoError>;
         async fn schema_epoch(&self) -> Result<i64, RepoError>;
-        async fn create(&self, collection: &Collection) -> Result<(), RepoError>;
+        async fn create(&self, collection: &Collection) -> Result<u64, RepoError>;
         async fn alter(&self, current: &Collection, plan: &SchemaPlan, dry_run: bool) -> Result<Vec<String>, RepoError>;
         async fn destroy(&self, name: &CollectionName) -> Result<(), RepoError>;
     }

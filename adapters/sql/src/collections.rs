@@ -168,19 +168,19 @@ impl CollectionRepository for SqlCollectionRepository {
         crate::epochs::read(&self.db, crate::epochs::Epoch::Schema).await
     }
 
-    async fn create(&self, collection: &Collection) -> Result<(), RepoError> {
+    async fn create(&self, collection: &Collection) -> Result<u64, RepoError> {
         let stmt = table::create_statement(self.db.backend, collection.name.as_str(), collection);
         if self.db.backend == Backend::MySql {
             let lock = self.lock_mysql().await?;
             // Metadata first: a crash before the table exists leaves metadata that start-up
             // finds without a table and drops.
             let done = async {
-                metadata::insert(&self.db.writer, collection).await?;
+                let version = metadata::insert(&self.db.writer, collection).await?;
                 if let Err(e) = self.run(&stmt).await {
                     metadata::delete(&self.db.writer, &collection.name).await?;
                     return Err(e);
                 }
-                Ok(())
+                Ok(version)
             }
             .await;
             lock.release().await;
@@ -188,8 +188,9 @@ impl CollectionRepository for SqlCollectionRepository {
         }
         let txn = self.begin_change().await?;
         txn.execute(&stmt).await.map_err(|e| classify(&e))?;
-        metadata::insert(&txn, collection).await?;
-        txn.commit().await.map_err(|e| classify(&e))
+        let version = metadata::insert(&txn, collection).await?;
+        txn.commit().await.map_err(|e| classify(&e))?;
+        Ok(version)
     }
 
     async fn alter(

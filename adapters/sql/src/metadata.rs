@@ -156,13 +156,45 @@ pub(crate) fn version(collection: &Collection) -> i64 {
     i64::try_from(collection.version).unwrap_or(i64::MAX)
 }
 
-/// Records a new collection, on `conn` (the transaction that creates its table).
+/// Records a new collection, on `conn` (the transaction that creates its table), at the
+/// schema epoch its own bump reached: returns that version. Every schema change bumps the
+/// epoch and an alter adds 1 to the version, so no earlier collection of the same name ever
+/// had it, and a write validated against a dropped namesake cannot pass the version guard.
 ///
 /// # Errors
 /// [`RepoError`] when the database refuses.
-pub async fn insert(conn: &impl ConnectionTrait, collection: &Collection) -> Result<(), RepoError> {
-    insert_into(conn, TABLE, collection).await?;
-    crate::epochs::bump(conn, crate::epochs::Epoch::Schema).await
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    collection: &Collection,
+) -> Result<u64, RepoError> {
+    use crate::epochs::{Epoch, TABLE as EPOCHS};
+    crate::epochs::bump(conn, Epoch::Schema).await?;
+    let epoch = Query::select()
+        .expr(Expr::val(collection.name.as_str()))
+        .column(Alias::new("epoch"))
+        .expr(Expr::val(encode(collection)?))
+        .from(Alias::new(EPOCHS))
+        .and_where(Expr::col(Alias::new("id")).eq(Epoch::Schema as i32))
+        .to_owned();
+    let stmt = Query::insert()
+        .into_table(Alias::new(TABLE))
+        .columns([
+            Alias::new("name"),
+            Alias::new("version"),
+            Alias::new("columns"),
+        ])
+        .select_from(epoch)
+        .map_err(internal)?
+        .to_owned();
+    conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    let stored = Query::select()
+        .column(Alias::new("version"))
+        .from(Alias::new(TABLE))
+        .and_where(Expr::col(Alias::new("name")).eq(collection.name.as_str()))
+        .to_owned();
+    let row = conn.query_one(&stored).await.map_err(|e| classify(&e))?;
+    let version = row.map(|r| get::<i64>(&r, 0)).transpose()?.flatten();
+    Ok(version.and_then(|v| u64::try_from(v).ok()).unwrap_or(1))
 }
 
 /// Records that `next` is about to replace its collection's schema (cleared by

@@ -31,11 +31,12 @@ pub trait CollectionRepository: Send + Sync {
     /// [`RepoError`] when the database fails.
     async fn schema_epoch(&self) -> Result<i64, RepoError>;
 
-    /// Creates the table, its indexes and its metadata row, all or nothing.
+    /// Creates the table, its indexes and its metadata row, all or nothing; returns the schema
+    /// version it was stored at, one no earlier collection of that name ever had.
     ///
     /// # Errors
     /// [`RepoError`] when the database refuses; nothing is left behind.
-    async fn create(&self, collection: &Collection) -> Result<(), RepoError>;
+    async fn create(&self, collection: &Collection) -> Result<u64, RepoError>;
 
     /// Moves the table from `current` to `plan.next`, converting existing rows, all or
     /// nothing. With `dry_run`, does the work and rolls it back. Returns the statements run.
