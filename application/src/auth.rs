@@ -121,6 +121,12 @@ impl AuthService {
         self.lockout.sweep_shared().await;
     }
 
+    /// Password hashing jobs admitted now (running and waiting), and the limits.
+    #[must_use]
+    pub fn hashing_load(&self) -> (usize, crate::HashingLimits) {
+        self.hashing.load()
+    }
+
     /// Login-lock entries held in memory now (bounded; for tests and metrics).
     #[must_use]
     pub fn lockout_entries(&self) -> usize {

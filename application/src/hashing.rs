@@ -50,6 +50,12 @@ impl HashingPool {
         }
     }
 
+    /// Jobs admitted now (running and waiting), and the limits.
+    #[must_use]
+    pub fn load(&self) -> (usize, HashingLimits) {
+        (self.admitted.load(Ordering::Relaxed), self.limits)
+    }
+
     /// Runs `job` with the hasher on a blocking thread, when a slot is free.
     ///
     /// # Errors

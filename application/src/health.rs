@@ -15,6 +15,12 @@ impl HealthService {
         Self { database }
     }
 
+    /// How the database connection pools are used now.
+    #[must_use]
+    pub fn pools(&self) -> Vec<moon_domain::ports::PoolUse> {
+        self.database.pools()
+    }
+
     /// `true` when the database answered a ping.
     pub async fn database_ok(&self) -> bool {
         match self.database.ping().await {

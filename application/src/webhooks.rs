@@ -286,6 +286,14 @@ impl WebhookService {
         }
     }
 
+    /// Events per unfinished status (pending, processing, failed, dead), for metrics.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn queue_depth(&self) -> Result<Vec<(EventStatus, u64)>, AppError> {
+        Ok(self.repo.queue_depth().await?)
+    }
+
     /// Events, filtered.
     ///
     /// # Errors

@@ -175,6 +175,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
         docs: DocsCache::default(),
         docs_public: config.docs_public,
+        metrics: moon_http::Metrics::default(),
+        metrics_public: config.metrics_public,
         health: Arc::new(HealthService::new(Arc::new(SqlDatabaseHealth::new(
             db.clone(),
         )))),

@@ -80,6 +80,8 @@ pub struct Config {
     pub cors_credentials: bool,
     /// Whether anonymous callers see the collections in the docs.
     pub docs_public: bool,
+    /// Whether `/metrics` is open to anyone (else admins only).
+    pub metrics_public: bool,
     /// Webhook workers (each processes one event at a time).
     pub webhook_workers: usize,
 }
@@ -138,6 +140,7 @@ impl Default for Config {
             cors_headers: String::new(),
             cors_credentials: false,
             docs_public: false,
+            metrics_public: false,
             webhook_workers: 4,
         }
     }

@@ -57,7 +57,8 @@ pub async fn authenticate(
             rate: None,
         });
     }
-    let needs_caller = route.is_some_and(|r| !is_public(r));
+    let open_metrics = state.metrics_public && matches!(route, Some(Route::Metrics));
+    let needs_caller = route.is_some_and(|r| !is_public(r)) && !open_metrics;
     if !needs_caller || req.method() == Method::OPTIONS {
         return Ok(Caller::default());
     }

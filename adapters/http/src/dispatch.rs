@@ -41,20 +41,33 @@ impl Handler for Dispatcher {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let preflight = req.method() == Method::OPTIONS;
-        self.serve(req, res).await;
+        let started = std::time::Instant::now();
+        state.metrics.started();
+        let route = self.serve(req, res).await;
         state.cors.apply(origin.as_deref(), preflight, res);
+        let status = res.status_code.map_or(200, |s| s.as_u16());
+        let seconds = started.elapsed().as_secs_f64();
+        state.metrics.finished(route, req.method(), status, seconds);
     }
 }
 
 impl Dispatcher {
-    async fn serve(&self, req: &mut Request, res: &mut Response) {
+    /// Answers the request; the route kind it was counted under.
+    async fn serve(&self, req: &mut Request, res: &mut Response) -> &'static str {
         let state = &*self.state;
         if let Err(error) = crate::body::check_head(req) {
             write(res, Err(error), None);
-            return;
+            return "unknown";
         }
         let path = req.uri().path().to_owned();
         let route = strip_prefix(&path, &state.prefix).and_then(Route::parse);
+        let label = crate::metrics::route_label(route.as_ref());
+        self.serve_route(req, res, route).await;
+        label
+    }
+
+    async fn serve_route(&self, req: &mut Request, res: &mut Response, route: Option<Route<'_>>) {
+        let state = &*self.state;
         let caller = match access::authenticate(state, req, route.as_ref()).await {
             Ok(caller) => caller,
             Err((error, rate)) => {
@@ -121,6 +134,15 @@ impl Dispatcher {
                     return Ok(preflight);
                 }
                 Ok(health::health(state).await)
+            }
+            Route::Metrics => {
+                if let Some(preflight) = check_method(req, Kind::Read)? {
+                    return Ok(preflight);
+                }
+                if !state.metrics_public {
+                    access::require_admin(caller)?;
+                }
+                Ok(state.metrics.render(state).await)
             }
             Route::Docs(page) => {
                 if let Some(preflight) = check_method(req, Kind::Read)? {

@@ -11,6 +11,7 @@ mod error;
 mod handlers;
 mod idempotent;
 mod input;
+mod metrics;
 mod rate_limit;
 mod record_view;
 mod reply;
@@ -29,6 +30,7 @@ use salvo::{Router, Service};
 pub use cors::{Cors, DEFAULT_HEADERS as DEFAULT_CORS_HEADERS};
 pub use docs::DocsCache;
 pub use error::ApiError;
+pub use metrics::Metrics;
 pub use rate_limit::RateLimiter;
 
 /// Everything the handlers need, built once at start-up.
@@ -46,6 +48,10 @@ pub struct AppState {
     pub docs: DocsCache,
     /// Whether anonymous callers see the collections in the docs too.
     pub docs_public: bool,
+    /// Request counters and latency histograms, served at `/metrics`.
+    pub metrics: Metrics,
+    /// Whether `/metrics` is open to anyone (else admins only).
+    pub metrics_public: bool,
     /// Inbound webhooks; `None` turns them off.
     pub webhooks: Option<Arc<WebhookService>>,
     /// Idempotent writes; `None` turns `Idempotency-Key` off.

@@ -5,6 +5,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route<'a> {
     Health,
+    /// `/metrics` (admin, or anyone with `metrics_public`).
+    Metrics,
     /// `/openapi.json`, `/docs`, `/doc/...`.
     Docs(crate::docs::DocsRoute),
     Collections(CollectionsAction),
@@ -160,6 +162,9 @@ impl<'a> Route<'a> {
         if segment == "health" {
             return Some(Self::Health);
         }
+        if segment == "metrics" {
+            return Some(Self::Metrics);
+        }
         let (resource, action) = segment.split_once(':')?;
         if resource.is_empty() || action.is_empty() || segment.contains('/') {
             return None;
@@ -255,6 +260,7 @@ mod tests {
     #[test]
     fn paths_parse_into_routes() {
         assert_eq!(Route::parse("/health"), Some(Route::Health));
+        assert_eq!(Route::parse("/metrics"), Some(Route::Metrics));
         assert_eq!(
             Route::parse("/collections:list"),
             Some(Route::Collections(CollectionsAction::List))

@@ -50,6 +50,30 @@ pub struct SqlDatabase {
 }
 
 impl SqlDatabase {
+    /// How the pools are used now: SQLite's writer and readers, or the one server pool.
+    #[must_use]
+    pub fn pool_use(&self) -> Vec<moon_domain::ports::PoolUse> {
+        fn of<DB: sqlx::Database>(
+            pool: &'static str,
+            p: &sqlx::Pool<DB>,
+        ) -> moon_domain::ports::PoolUse {
+            moon_domain::ports::PoolUse {
+                pool,
+                open: p.size(),
+                idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+                max: p.options().get_max_connections(),
+            }
+        }
+        match self.backend {
+            Backend::Sqlite => vec![
+                of("writer", self.writer.get_sqlite_connection_pool()),
+                of("reader", self.reader.get_sqlite_connection_pool()),
+            ],
+            Backend::Postgres => vec![of("main", self.writer.get_postgres_connection_pool())],
+            Backend::MySql => vec![of("main", self.writer.get_mysql_connection_pool())],
+        }
+    }
+
     /// Connects to `url` and makes sure Moon's system tables exist.
     ///
     /// # Errors

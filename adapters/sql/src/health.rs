@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use moon_domain::RepoError;
-use moon_domain::ports::DatabaseHealth;
+use moon_domain::ports::{DatabaseHealth, PoolUse};
 use sea_orm::ConnectionTrait;
 
 use crate::connect::SqlDatabase;
@@ -30,5 +30,9 @@ impl DatabaseHealth for SqlDatabaseHealth {
             .await
             .map(|_| ())
             .map_err(|e| classify(&e))
+    }
+
+    fn pools(&self) -> Vec<PoolUse> {
+        self.db.pool_use()
     }
 }

@@ -29,6 +29,7 @@ mod system_table;
 mod table;
 mod time_limit;
 mod webhook_config;
+mod webhook_queue;
 mod webhooks;
 mod writes;
 

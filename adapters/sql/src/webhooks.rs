@@ -87,6 +87,7 @@ impl SqlWebhookRepository {
                 return Err(classify(&e));
             }
         }
+        crate::webhook_queue::ensure_status_index(&db).await?;
         Ok(Self { db })
     }
 
@@ -405,6 +406,10 @@ impl WebhookRepository for SqlWebhookRepository {
             .await?
             .into_iter()
             .next())
+    }
+
+    async fn queue_depth(&self) -> Result<Vec<(EventStatus, u64)>, RepoError> {
+        crate::webhook_queue::depth(&self.db).await
     }
 
     async fn requeue(&self, id: &str) -> Result<(), RepoError> {

@@ -12,5 +12,5 @@ pub use auth::{AuthRepository, LoginFailureLog, PasswordHasher, TokenIssuer, Use
 pub use idempotency::IdempotencyStore;
 pub use records::RecordRepository;
 pub use schema::{CollectionRepository, SchemaRegistry};
-pub use system::{Clock, DatabaseHealth, SystemClock};
+pub use system::{Clock, DatabaseHealth, PoolUse, SystemClock};
 pub use webhooks::WebhookRepository;

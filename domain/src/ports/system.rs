@@ -13,6 +13,23 @@ pub trait DatabaseHealth: Send + Sync {
     /// # Errors
     /// [`RepoError`] when the database does not answer.
     async fn ping(&self) -> Result<(), RepoError>;
+
+    /// How each connection pool is used now, for metrics.
+    fn pools(&self) -> Vec<PoolUse> {
+        Vec::new()
+    }
+}
+
+/// How one connection pool is used at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Which pool: `writer` or `reader` (SQLite), `main` (one pool).
+    pub pool: &'static str,
+    /// Connections open now, idle or in use.
+    pub open: u32,
+    pub idle: u32,
+    /// The most it may open.
+    pub max: u32,
 }
 
 /// The time, injected so tests can pin it.

@@ -100,4 +100,9 @@ pub trait WebhookRepository: Send + Sync {
     /// # Errors
     /// [`RepoError`] when the database fails.
     async fn requeue(&self, id: &str) -> Result<(), RepoError>;
+    /// How many events are in each unfinished status (pending, processing, failed, dead).
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn queue_depth(&self) -> Result<Vec<(EventStatus, u64)>, RepoError>;
 }

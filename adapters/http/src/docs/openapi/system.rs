@@ -7,6 +7,18 @@ use super::{body, ok};
 pub(super) fn system_paths(paths: &mut Map<String, Json>) {
     let public = json!([]);
     let obj = json!({"type": "object"});
+    let mut metrics = super::error_responses(&["401", "403"]);
+    metrics.insert(
+        "200".to_owned(),
+        json!({"description": "Prometheus text exposition format (version 0.0.4)",
+            "content": {"text/plain": {"schema": {"type": "string"}}}}),
+    );
+    paths.insert(
+        "/metrics".to_owned(),
+        json!({"get": {"tags": ["system"], "operationId": "metrics",
+            "summary": "Request counts and latency histograms by route kind and status, pool use, queues (admin, or anyone with metrics_public)",
+            "responses": metrics}}),
+    );
     let mut add = |path: &str,
                    method: &str,
                    summary: &str,
