@@ -81,6 +81,14 @@ fn unauthorized() -> AppError {
     AppError::Unauthorized("missing, invalid or expired credentials".to_owned())
 }
 
+/// The session id a refresh token starts with: a ULID, or the token is no token of ours
+/// (and never reaches the database, which may refuse what it holds, as NUL).
+fn session_id_of(raw: &str) -> Result<&str, AppError> {
+    ulid::Ulid::from_string(raw)
+        .map(|_| raw)
+        .map_err(|_| unauthorized())
+}
+
 impl AuthService {
     #[must_use]
     pub fn new(
@@ -382,6 +390,7 @@ impl AuthService {
     /// [`AppError::Unauthorized`] for an unknown, used, expired or revoked token.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
         let (session_id, secret) = refresh_token.split_once('.').ok_or_else(unauthorized)?;
+        let session_id = session_id_of(session_id)?;
         let mut session = self
             .repo
             .session(session_id)
@@ -437,9 +446,11 @@ impl AuthService {
         let Principal::User { user, .. } = principal else {
             return Err(AppError::Forbidden("API keys have no sessions".to_owned()));
         };
-        let session_id = refresh_token
-            .split_once('.')
-            .map_or(refresh_token, |(id, _)| id);
+        let session_id = session_id_of(
+            refresh_token
+                .split_once('.')
+                .map_or(refresh_token, |(id, _)| id),
+        )?;
         let mut session = self
             .repo
             .session(session_id)

@@ -40,7 +40,18 @@ pub fn column(json: Json, path: &str) -> Result<Column, ApiError> {
     let raw_name: String = required(&mut map, "name", &prefix, "a string")?;
     let name = column_name(&raw_name, &format!("{prefix}name"))?;
     let type_name: String = required(&mut map, "type", &prefix, "a string")?;
-    let scale: Option<u32> = optional(&mut map, "scale", &prefix, "an integer from 0 to 10")?;
+    // A whole number written as `2.0` is the scale 2 (JSON does not tell them apart).
+    let scale: Option<f64> = optional(&mut map, "scale", &prefix, "an integer from 0 to 10")?;
+    let scale = match scale {
+        None => None,
+        Some(s) if s.fract() == 0.0 && (0.0..=1000.0).contains(&s) => Some(s as u32),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                &format!("{prefix}scale"),
+                format!("{prefix}scale must be an integer from 0 to 10"),
+            ));
+        }
+    };
     let nullable = optional(&mut map, "nullable", &prefix, "true or false")?.unwrap_or(true);
     let unique = optional(&mut map, "unique", &prefix, "true or false")?.unwrap_or(false);
     let field_type = FieldType::from_wire(&type_name, scale).ok_or_else(|| {

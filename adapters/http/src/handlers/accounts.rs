@@ -171,6 +171,12 @@ pub async fn users(
                         format!("unknown action '{other}'; use reset_password or revoke_sessions"),
                     ));
                 }
+                None if body.contains_key("new_password") => {
+                    return Err(ApiError::invalid(
+                        "new_password",
+                        "new_password goes with \"action\": \"reset_password\"",
+                    ));
+                }
                 None => {
                     let email = match body.remove("email") {
                         None => None,
