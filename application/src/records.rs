@@ -42,6 +42,12 @@ pub struct RecordService {
 }
 
 impl RecordService {
+    /// The limits requests are held to (the OpenAPI document states them).
+    #[must_use]
+    pub const fn limits(&self) -> Limits {
+        self.limits
+    }
+
     #[must_use]
     pub fn new(
         registry: Arc<dyn SchemaRegistry>,

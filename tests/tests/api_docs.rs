@@ -67,10 +67,13 @@ async fn openapi_follows_the_schema_on_the_next_request() {
         named("price").map(|p| p["style"].clone()),
         Some(json!("deepObject"))
     );
-    let price = &spec.body["components"]["schemas"]["Products"]["properties"]["price"];
-    assert_eq!(price["type"], json!(["string", "null"]));
+    let schemas = &spec.body["components"]["schemas"];
+    let price = &schemas["Products"]["properties"]["price"];
+    assert_eq!(price["$ref"], "#/components/schemas/Decimal2OrNull");
+    let decimal = &schemas["Decimal2OrNull"]["anyOf"];
+    assert_eq!(decimal[1], json!({"type": "null"}));
     assert!(
-        price["pattern"]
+        decimal[0]["pattern"]
             .as_str()
             .is_some_and(|p| p.contains("{1,17}"))
     );

@@ -37,6 +37,16 @@ pub enum CollectionsAction {
     Destroy,
 }
 
+impl CollectionsAction {
+    pub const ALL: [Self; 5] = [
+        Self::List,
+        Self::Get,
+        Self::Create,
+        Self::Update,
+        Self::Destroy,
+    ];
+}
+
 /// `/auth:{action}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthAction {
@@ -44,6 +54,10 @@ pub enum AuthAction {
     Refresh,
     Logout,
     Me,
+}
+
+impl AuthAction {
+    pub const ALL: [Self; 4] = [Self::Login, Self::Refresh, Self::Logout, Self::Me];
 }
 
 /// `/webhooks:{action}`.
@@ -59,6 +73,16 @@ pub enum WebhooksAction {
 }
 
 impl WebhooksAction {
+    pub const ALL: [Self; 7] = [
+        Self::List,
+        Self::Get,
+        Self::Create,
+        Self::Update,
+        Self::Destroy,
+        Self::Events,
+        Self::Replay,
+    ];
+
     #[must_use]
     pub const fn kind(self) -> Kind {
         match self {
@@ -79,6 +103,14 @@ pub enum AdminAction {
 }
 
 impl AdminAction {
+    pub const ALL: [Self; 5] = [
+        Self::List,
+        Self::Get,
+        Self::Create,
+        Self::Update,
+        Self::Destroy,
+    ];
+
     fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "list" => Self::List,
@@ -132,6 +164,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The methods a route of this kind documents (HEAD and OPTIONS go with them).
+    #[must_use]
+    pub const fn methods(self) -> &'static [&'static str] {
+        match self {
+            Self::Read => &["get"],
+            Self::Write => &["post"],
+            Self::ReadWrite => &["get", "post"],
+        }
+    }
+
     /// The `Allow` header for a route of this kind.
     #[must_use]
     pub const fn allow(self) -> &'static str {
@@ -148,7 +190,40 @@ const SYSTEM_RESOURCES: [&str; 7] = [
     "auth", "users", "apikeys", "webhooks", "hooks", "doc", "docs",
 ];
 
+impl Route<'static> {
+    /// Every route that is not a collection's, as the router knows them: the OpenAPI
+    /// document is built from this list, so no such route goes undocumented.
+    #[must_use]
+    pub fn system_routes() -> Vec<Self> {
+        let mut all = vec![Self::Health, Self::Metrics, Self::Hook("{name}")];
+        all.extend(crate::docs::DocsRoute::ALL.map(Self::Docs));
+        all.extend(CollectionsAction::ALL.map(Self::Collections));
+        all.extend(AuthAction::ALL.map(Self::Auth));
+        all.extend(AdminAction::ALL.map(Self::Users));
+        all.extend(AdminAction::ALL.map(Self::ApiKeys));
+        all.extend(WebhooksAction::ALL.map(Self::Webhooks));
+        all
+    }
+}
+
 impl<'a> Route<'a> {
+    /// The method kind the route takes (the dispatcher's 405 and the document agree).
+    #[must_use]
+    pub fn kind(&self) -> Kind {
+        match self {
+            Self::Health | Self::Metrics | Self::Docs(_) => Kind::Read,
+            Self::Hook(_) => Kind::Write,
+            Self::Collections(action) => action.kind(),
+            Self::Auth(action) => action.kind(),
+            Self::Users(action) | Self::ApiKeys(action) => action.kind(),
+            Self::Webhooks(action) => action.kind(),
+            Self::Records { action, .. } => match RecordsAction::parse(action) {
+                Some(action) => action.kind(),
+                None => Kind::Read,
+            },
+        }
+    }
+
     /// Parses a path (prefix already removed); `None` when it names no route.
     #[must_use]
     pub fn parse(path: &'a str) -> Option<Self> {

@@ -35,6 +35,37 @@ pub enum DocsRoute {
 }
 
 impl DocsRoute {
+    /// Every documentation route (`/doc` only redirects).
+    pub const ALL: [Self; 10] = [
+        Self::OpenApi,
+        Self::Ui,
+        Self::Asset("swagger-ui-bundle.js"),
+        Self::Asset("swagger-ui.css"),
+        Self::Asset("moon-docs.js"),
+        Self::DocRoot,
+        Self::Doc(llms::Format::Html),
+        Self::Doc(llms::Format::Markdown),
+        Self::Doc(llms::Format::Text),
+        Self::Doc(llms::Format::Json),
+    ];
+
+    /// The path of this route.
+    #[must_use]
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::OpenApi => "/openapi.json",
+            Self::Ui => "/docs",
+            Self::Asset("swagger-ui.css") => "/docs/assets/swagger-ui.css",
+            Self::Asset("moon-docs.js") => "/docs/assets/moon-docs.js",
+            Self::Asset(_) => "/docs/assets/swagger-ui-bundle.js",
+            Self::DocRoot => "/doc",
+            Self::Doc(llms::Format::Html) => "/doc/",
+            Self::Doc(llms::Format::Markdown) => "/doc/llms.md",
+            Self::Doc(llms::Format::Text) => "/doc/llms.txt",
+            Self::Doc(llms::Format::Json) => "/doc/llms.json",
+        }
+    }
+
     /// The documentation route a path names, if any.
     #[must_use]
     pub fn parse(path: &str) -> Option<Self> {
@@ -97,10 +128,11 @@ pub async fn serve(
             };
             let key = cache_key("openapi", &collections);
             let (version, prefix) = (state.version, state.prefix.clone());
+            let limits = state.records.limits();
             let built = state
                 .docs
                 .get_or_build(slot, key, move || {
-                    openapi::document(version, &prefix, &collections)
+                    openapi::document(version, &prefix, &collections, &limits)
                 })
                 .await;
             conditional(req, built, crate::reply::JSON)

@@ -1,130 +1,410 @@
-//! The system routes of the OpenAPI document: health, auth, collections, users and keys.
+//! The system routes of the OpenAPI document, built from the router's own list of them
+//! (`Route::system_routes`) and its method rules (`Route::kind`), one exhaustive match per
+//! route: a route the router serves cannot be left out, nor documented with other methods.
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{body, ok};
+use super::shapes::{collection_name, column_name, or_null, password, text, ulid, webhook_input};
+use super::{body, error_responses, query, reference};
+use crate::docs::DocsRoute;
+use crate::routes::{AdminAction, AuthAction, CollectionsAction, Route, WebhooksAction};
+
+/// One operation being described.
+struct Op {
+    summary: String,
+    params: Vec<Json>,
+    body: Option<Json>,
+    answer: (&'static str, &'static str, Json),
+    errors: Vec<&'static str>,
+    /// Other answers with their own description (and schema, when they have a body).
+    others: Vec<(&'static str, &'static str, Option<Json>)>,
+}
+
+fn op(summary: impl Into<String>, status: &'static str, answer: Json) -> Op {
+    Op {
+        summary: summary.into(),
+        params: Vec::new(),
+        body: None,
+        answer: (status, "application/json", answer),
+        errors: Vec::new(),
+        others: Vec::new(),
+    }
+}
+
+impl Op {
+    fn param(mut self, name: &str, schema: Json, required: bool, about: &str) -> Self {
+        self.params.push(query(name, about, schema, required));
+        self
+    }
+
+    fn body(mut self, schema: Json) -> Self {
+        self.body = Some(schema);
+        self.errors.extend(["400", "413", "415"]);
+        self
+    }
+
+    fn errors(mut self, codes: &[&'static str]) -> Self {
+        self.errors.extend(codes);
+        self
+    }
+
+    /// A redirect instead of a page.
+    fn moved(mut self) -> Self {
+        self.answer.0 = "301";
+        self
+    }
+
+    fn other(mut self, status: &'static str, about: &'static str, schema: Option<Json>) -> Self {
+        self.others.push((status, about, schema));
+        self
+    }
+
+    fn text(mut self, content_type: &'static str) -> Self {
+        self.answer.1 = content_type;
+        self
+    }
+
+    fn paged(self) -> Self {
+        self.param(
+            "limit",
+            json!({"type": "integer", "minimum": 1, "maximum": 200}),
+            false,
+            "page size (default 50)",
+        )
+        .param(
+            "after",
+            json!({"type": "string"}),
+            false,
+            "next_cursor of the previous page",
+        )
+    }
+}
+
+fn object(properties: Json, required: &[&str]) -> Json {
+    json!({"type": "object", "additionalProperties": false, "properties": properties, "required": required})
+}
+
+fn by_id(op: Op, what: &str) -> Op {
+    op.param("id", ulid(), true, &format!("the {what}'s id"))
+        .errors(&["404"])
+}
+
+fn by_name(op: Op, what: &str) -> Op {
+    op.param(
+        "name",
+        collection_name(),
+        true,
+        &format!("the {what}'s name"),
+    )
+    .errors(&["404"])
+}
+
+fn text_page(summary: &str, content_type: &'static str) -> Op {
+    op(summary, "200", json!({"type": "string"})).text(content_type)
+}
+
+fn docs(page: DocsRoute) -> Op {
+    match page {
+        DocsRoute::OpenApi => op("This OpenAPI document", "200", json!({"type": "object"})),
+        DocsRoute::Ui => text_page("Interactive API docs", "text/html"),
+        DocsRoute::Asset(file) => {
+            let kind = if file.ends_with(".css") {
+                "text/css"
+            } else {
+                "application/javascript"
+            };
+            text_page("An asset of the docs page", kind)
+        }
+        DocsRoute::DocRoot => text_page("Redirects to /doc/", "text/plain").moved(),
+        DocsRoute::Doc(format) => {
+            let kind = match format {
+                super::super::llms::Format::Html => "text/html",
+                super::super::llms::Format::Markdown => "text/markdown",
+                super::super::llms::Format::Text => "text/plain",
+                super::super::llms::Format::Json => "application/json",
+            };
+            let page = if kind == "application/json" {
+                op(
+                    "Reference for people and AI agents",
+                    "200",
+                    json!({"type": "object"}),
+                )
+            } else {
+                text_page("Reference for people and AI agents", kind)
+            };
+            page.other("304", "not modified (If-None-Match)", None)
+        }
+    }
+}
+
+fn collections(action: CollectionsAction) -> Op {
+    let columns = json!({"type": "array", "items": reference("ColumnDefinition"), "minItems": 1, "maxItems": 100});
+    match action {
+        CollectionsAction::List => op("Every collection", "200", reference("CollectionList")),
+        CollectionsAction::Get => by_name(
+            op(
+                "One collection's schema",
+                "200",
+                reference("CollectionAnswer"),
+            ),
+            "collection",
+        ),
+        CollectionsAction::Create => {
+            op("Create a collection", "201", reference("CollectionAnswer"))
+                .body(object(
+                    json!({"name": collection_name(), "columns": columns}),
+                    &["name", "columns"],
+                ))
+                .errors(&["409"])
+        }
+        CollectionsAction::Update => {
+            let rename = json!({"type": "array", "items": object(json!({"old_name": column_name(), "new_name": column_name()}), &["old_name", "new_name"])});
+            op(
+                "Change a collection's columns, all or nothing",
+                "200",
+                json!({"oneOf": [reference("CollectionAnswer"), reference("DryRun")]}),
+            )
+            .param(
+                "dry_run",
+                json!({"type": "boolean"}),
+                false,
+                "report the plan, change nothing",
+            )
+            .body(object(
+                json!({"name": collection_name(), "rename_columns": rename,
+                    "modify_columns": columns, "add_columns": columns,
+                    "remove_columns": {"type": "array", "items": column_name()}}),
+                &["name"],
+            ))
+            .errors(&["404", "409"])
+        }
+        CollectionsAction::Destroy => op(
+            "Drop a collection and its records",
+            "200",
+            reference("Message"),
+        )
+        .body(object(json!({"name": collection_name()}), &["name"]))
+        .errors(&["404"]),
+    }
+}
+
+fn auth(action: AuthAction, method: &str) -> Op {
+    let secret = text(1000);
+    match (action, method) {
+        (AuthAction::Login, _) => op("Log in", "200", reference("TokenPair"))
+            .body(object(json!({"username": text(100), "password": text(1000)}), &["username", "password"]))
+            .errors(&["401", "429", "503"]),
+        (AuthAction::Refresh, _) => op("Trade a refresh token for a new pair", "200", reference("TokenPair"))
+            .body(object(json!({"refresh_token": secret}), &["refresh_token"]))
+            .errors(&["401", "429", "503"]),
+        (AuthAction::Logout, _) => op("End the session of a refresh token", "200", reference("Message"))
+            .body(object(json!({"refresh_token": secret}), &["refresh_token"])),
+        (AuthAction::Me, "get") => op("The caller", "200", reference("UserAnswer")),
+        (AuthAction::Me, _) => op("Change the caller's email or password", "200", reference("UserAnswer"))
+            .body(json!({"oneOf": [
+                object(json!({"email": {"type": ["string", "null"], "format": "email", "maxLength": 255}}), &["email"]),
+                object(json!({"old_password": text(1000), "password": password()}), &["old_password", "password"])]}))
+            .errors(&["409"]),
+    }
+}
+
+fn users(action: AdminAction) -> Op {
+    let role = or_null(json!({"type": "string", "enum": ["admin", "user", "readonly"]}));
+    let username = json!({"type": "string", "pattern": "^[A-Za-z0-9_.-]{3,32}$"});
+    let password = password();
+    let email = json!({"type": ["string", "null"], "format": "email", "maxLength": 255});
+    let can_write = or_null(json!({"type": "boolean"}));
+    match action {
+        AdminAction::List => op("Users", "200", reference("UserList")).paged(),
+        AdminAction::Get => by_id(op("One user", "200", reference("UserAnswer")), "user"),
+        AdminAction::Create => op("Create a user", "201", reference("UserAnswer"))
+            .body(object(json!({"username": username, "password": password, "email": email, "role": role, "can_write": can_write}), &["username", "password"]))
+            .errors(&["409"]),
+        AdminAction::Update => by_id(op("Change a user, reset their password or end their sessions", "200", reference("UserAnswer")), "user")
+            .body(json!({"oneOf": [
+                json!({"type": "object", "additionalProperties": false,
+                    "properties": {"email": email, "role": role, "can_write": can_write, "password": password, "action": {"type": "null"}}}),
+                object(json!({"action": {"const": "reset_password"}, "new_password": password}), &["action", "new_password"]),
+                object(json!({"action": {"const": "revoke_sessions"}}), &["action"])]}))
+            .errors(&["409"]),
+        AdminAction::Destroy => by_id(op("Delete a user", "200", reference("Message")), "user"),
+    }
+}
+
+fn api_keys(action: AdminAction) -> Op {
+    let role = or_null(json!({"type": "string", "enum": ["admin", "user", "readonly"]}));
+    let name =
+        json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000]+$"});
+    let about = or_null(json!({"type": "string", "pattern": "^[^\\u0000]*$"}));
+    let can_write = or_null(json!({"type": "boolean"}));
+    match action {
+        AdminAction::List => op("API keys", "200", reference("ApiKeyList")).paged(),
+        AdminAction::Get => by_id(op("One API key", "200", reference("ApiKeyAnswer")), "key"),
+        AdminAction::Create => op("Create an API key (shown once)", "201", reference("ApiKeyAnswer"))
+            .body(object(json!({"name": name, "description": about, "role": role, "can_write": can_write}), &["name"])),
+        AdminAction::Update => by_id(op("Change an API key's metadata or rotate it", "200", reference("ApiKeyAnswer")), "key")
+            .body(json!({"oneOf": [
+                json!({"type": "object", "additionalProperties": false,
+                    "properties": {"name": name, "description": about, "role": role, "can_write": can_write, "action": {"type": "null"}}}),
+                object(json!({"action": {"const": "rotate"}}), &["action"])]})),
+        AdminAction::Destroy => by_id(op("Delete an API key", "200", reference("Message")), "key"),
+    }
+}
+
+fn webhooks(action: WebhooksAction) -> Op {
+    match action {
+        WebhooksAction::List => op("Webhook endpoints", "200", reference("WebhookList")).paged(),
+        WebhooksAction::Get => by_name(op("One webhook endpoint", "200", reference("WebhookAnswer")), "webhook"),
+        WebhooksAction::Create => op("Create a webhook endpoint", "201", reference("WebhookAnswer"))
+            .body(webhook_input(true))
+            .errors(&["404", "409"]),
+        WebhooksAction::Update => by_name(op("Change a webhook endpoint", "200", reference("WebhookAnswer")), "webhook")
+            .body(webhook_input(false)),
+        WebhooksAction::Destroy => by_name(op("Delete a webhook endpoint", "200", reference("Message")), "webhook"),
+        WebhooksAction::Events => op("Stored webhook events", "200", reference("WebhookEventList"))
+            .param("name", collection_name(), false, "only this endpoint's events")
+            .param("status", json!({"type": "string", "enum": ["pending", "processing", "done", "failed", "dead"]}), false, "only events in this state")
+            .paged()
+            .errors(&["404"]),
+        WebhooksAction::Replay => op("Run a failed or dead event again", "202", json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "message": {"type": "string"}}}))
+            .param("id", ulid(), true, "the event's id")
+            .errors(&["404", "409"]),
+    }
+}
+
+/// The path, the operation for `method`, and whether it needs a credential and an admin;
+/// `None` for collection routes, which `collection` describes.
+fn describe(route: Route<'static>, method: &str) -> Option<(String, Op, bool, bool)> {
+    Some(match route {
+        Route::Health => {
+            let health = json!({"type": "object", "required": ["status", "database", "version", "timestamp"],
+                "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]}, "database": {"type": "string", "enum": ["ok", "error"]},
+                    "version": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"}}});
+            (
+                "/health".into(),
+                op("Health of Moon and its database", "200", health),
+                false,
+                false,
+            )
+        }
+        Route::Metrics => {
+            let text = text_page(
+                "Prometheus metrics: requests and latency by route kind and status, pool use, queues (admin, or anyone with metrics_public)",
+                "text/plain",
+            );
+            ("/metrics".into(), text, true, true)
+        }
+        Route::Hook(_) => {
+            let answer = json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "duplicate": {"type": "boolean"}}});
+            let mut hook = op("Deliver a signed event", "202", answer.clone())
+                .body(json!({}))
+                .errors(&["401", "404"])
+                .other(
+                    "200",
+                    "an event seen before: the first one's id",
+                    Some(answer),
+                );
+            hook.params.push(json!({"name": "name", "in": "path", "required": true, "schema": collection_name()}));
+            ("/hooks/{name}".into(), hook, false, false)
+        }
+        Route::Docs(page) => (page.path().into(), docs(page), false, false),
+        Route::Collections(action) => {
+            let admin = action.kind() == crate::routes::Kind::Write;
+            (
+                format!("/collections:{}", action_name(route)),
+                collections(action),
+                true,
+                admin,
+            )
+        }
+        Route::Auth(action) => {
+            let secured = matches!(action, AuthAction::Logout | AuthAction::Me);
+            (
+                format!("/auth:{}", action_name(route)),
+                auth(action, method),
+                secured,
+                false,
+            )
+        }
+        Route::Users(action) => (
+            format!("/users:{}", action_name(route)),
+            users(action),
+            true,
+            true,
+        ),
+        Route::ApiKeys(action) => (
+            format!("/apikeys:{}", action_name(route)),
+            api_keys(action),
+            true,
+            true,
+        ),
+        Route::Webhooks(action) => (
+            format!("/webhooks:{}", action_name(route)),
+            webhooks(action),
+            true,
+            true,
+        ),
+        Route::Records { .. } => return None,
+    })
+}
+
+/// The action part of a system route's path.
+fn action_name(route: Route<'_>) -> &'static str {
+    crate::metrics::route_label(Some(&route))
+        .split_once(':')
+        .map_or("", |(_, action)| action)
+}
 
 pub(super) fn system_paths(paths: &mut Map<String, Json>) {
-    let public = json!([]);
-    let obj = json!({"type": "object"});
-    let mut metrics = super::error_responses(&["401", "403"]);
-    metrics.insert(
-        "200".to_owned(),
-        json!({"description": "Prometheus text exposition format (version 0.0.4)",
-            "content": {"text/plain": {"schema": {"type": "string"}}}}),
-    );
-    paths.insert(
-        "/metrics".to_owned(),
-        json!({"get": {"tags": ["system"], "operationId": "metrics",
-            "summary": "Request counts and latency histograms by route kind and status, pool use, queues (admin, or anyone with metrics_public)",
-            "responses": metrics}}),
-    );
-    let mut add = |path: &str,
-                   method: &str,
-                   summary: &str,
-                   request: Option<Json>,
-                   secured: bool,
-                   errors: &[&str]| {
-        let mut op = json!({"tags": ["system"], "summary": summary, "operationId": path.trim_start_matches('/').replace(':', "_"),
-            "responses": ok("200", "ok", obj.clone(), errors)});
-        if let Some(schema) = request {
-            op["requestBody"] = body(schema);
+    for route in Route::system_routes() {
+        for method in route.kind().methods() {
+            let Some((path, op, secured, admin)) = describe(route, method) else {
+                continue;
+            };
+            // Any route refuses unknown query parameters.
+            let mut errors = op.errors.clone();
+            errors.push("400");
+            if secured {
+                errors.extend(["401", "429", "503"]);
+            }
+            if admin {
+                errors.push("403");
+            }
+            errors.sort_unstable();
+            errors.dedup();
+            let mut responses = error_responses(&errors);
+            let (status, content_type, schema) = op.answer;
+            responses.insert(
+                status.to_owned(),
+                json!({"description": op.summary, "content": {content_type: {"schema": schema}}}),
+            );
+            for (status, about, schema) in op.others {
+                let answer = match schema {
+                    Some(schema) => {
+                        json!({"description": about, "content": {"application/json": {"schema": schema}}})
+                    }
+                    None => json!({"description": about}),
+                };
+                responses.insert(status.to_owned(), answer);
+            }
+            let id = format!(
+                "{}_{method}",
+                path.trim_start_matches('/')
+                    .replace([':', '/', '.'], "_")
+                    .replace(['{', '}'], "")
+            );
+            let mut operation = json!({"tags": ["system"], "summary": op.summary, "operationId": id, "responses": responses});
+            if !op.params.is_empty() {
+                operation["parameters"] = Json::Array(op.params);
+            }
+            if let Some(schema) = op.body {
+                operation["requestBody"] = body(schema);
+            }
+            if !secured {
+                operation["security"] = json!([]);
+            }
+            let entry = paths.entry(path).or_insert_with(|| json!({}));
+            entry[*method] = operation;
         }
-        if !secured {
-            op["security"] = public.clone();
-        }
-        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
-        entry[method] = op;
-    };
-    add(
-        "/health",
-        "get",
-        "Health of Moon and its database",
-        None,
-        false,
-        &[],
-    );
-    add(
-        "/auth:login",
-        "post",
-        "Log in",
-        Some(
-            json!({"type": "object", "properties": {"username": {"type": "string"}, "password": {"type": "string"}}, "required": ["username", "password"]}),
-        ),
-        false,
-        &["400", "401", "429"],
-    );
-    add(
-        "/auth:refresh",
-        "post",
-        "Trade a refresh token for a new pair",
-        Some(
-            json!({"type": "object", "properties": {"refresh_token": {"type": "string"}}, "required": ["refresh_token"]}),
-        ),
-        false,
-        &["400", "401"],
-    );
-    add(
-        "/auth:logout",
-        "post",
-        "End a session",
-        Some(
-            json!({"type": "object", "properties": {"refresh_token": {"type": "string"}}, "required": ["refresh_token"]}),
-        ),
-        true,
-        &["401"],
-    );
-    add("/auth:me", "get", "The caller", None, true, &["401", "403"]);
-    for action in ["list", "get"] {
-        add(
-            &format!("/collections:{action}"),
-            "get",
-            &format!("Collections: {action}"),
-            None,
-            true,
-            &["400", "401", "404"],
-        );
-        add(
-            &format!("/users:{action}"),
-            "get",
-            &format!("Users: {action}"),
-            None,
-            true,
-            &["401", "403", "404"],
-        );
-        add(
-            &format!("/apikeys:{action}"),
-            "get",
-            &format!("API keys: {action}"),
-            None,
-            true,
-            &["401", "403", "404"],
-        );
-    }
-    for action in ["create", "update", "destroy"] {
-        add(
-            &format!("/collections:{action}"),
-            "post",
-            &format!("Collections: {action}"),
-            Some(obj.clone()),
-            true,
-            &["400", "401", "403", "404", "409"],
-        );
-        add(
-            &format!("/users:{action}"),
-            "post",
-            &format!("Users: {action}"),
-            Some(obj.clone()),
-            true,
-            &["400", "401", "403", "404", "409"],
-        );
-        add(
-            &format!("/apikeys:{action}"),
-            "post",
-            &format!("API keys: {action}"),
-            Some(obj.clone()),
-            true,
-            &["400", "401", "403", "404"],
-        );
     }
 }
