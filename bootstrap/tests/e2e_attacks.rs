@@ -311,7 +311,8 @@ async fn a_wide_schemas_openapi_is_built_once_and_shared() {
         answers.iter().all(|a| *a == answers[0]),
         "one document for all"
     );
-    assert!(answers[0].1 < 16_000_000, "{} bytes", answers[0].1);
+    // 16.7 MB since every parameter is typed exactly (was 14.2); memory is bounded below.
+    assert!(answers[0].1 < 18_000_000, "{} bytes", answers[0].1);
     assert!(
         peak - idle <= 48.0,
         "peak {peak:.1} MB from idle {idle:.1} MB"

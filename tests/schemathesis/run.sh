@@ -65,7 +65,7 @@ cd "$here"
 status=0
 schemathesis run "$base_url/openapi.json" \
   --max-examples "${MOON_SCHEMATHESIS_EXAMPLES:-25}" --seed 20261201 \
-  --phases examples,coverage,fuzzing --no-color >"$dir/out.txt" 2>&1 || status=$?
+  --phases examples,coverage,fuzzing,stateful --no-color >"$dir/out.txt" 2>&1 || status=$?
 cp "$dir/out.txt" "${MOON_SCHEMATHESIS_OUT:-/dev/null}" 2>/dev/null || true
 cases=$(grep -E '^\s+[0-9]+ generated' "$dir/out.txt" | tr -s ' ' || true)
 echo "schemathesis on $engine:${cases:- (no summary)}"

@@ -273,6 +273,12 @@ pub(super) fn collection_paths(c: &Collection, limits: &Limits, paths: &mut Map<
             &errors,
         );
         responses["207"] = json!({"description": "a batch, item by item", "content": {"application/json": {"schema": reference("BatchResults")}}});
+        if action == "create" {
+            let id = "$response.body#/data/id";
+            responses[status]["links"] = json!({
+                "get": {"operationId": format!("{name}_get"), "parameters": {"id": id}},
+                "destroy": {"operationId": format!("{name}_destroy"), "requestBody": {"id": id}}});
+        }
         paths.insert(format!("/{name}:{action}"), json!({"post": {"tags": tag, "summary": summary, "operationId": format!("{name}_{action}"),
             "parameters": [query("atomic", "batches: all or nothing", json!({"type": "boolean"}), false)],
             "requestBody": body(request), "responses": responses}}));

@@ -18,6 +18,8 @@ struct Op {
     errors: Vec<&'static str>,
     /// Other answers with their own description (and schema, when they have a body).
     others: Vec<(&'static str, &'static str, Option<Json>)>,
+    /// OpenAPI links from the success answer to the operations on what it made.
+    links: Option<Json>,
 }
 
 fn op(summary: impl Into<String>, status: &'static str, answer: Json) -> Op {
@@ -28,7 +30,23 @@ fn op(summary: impl Into<String>, status: &'static str, answer: Json) -> Op {
         answer: (status, "application/json", answer),
         errors: Vec::new(),
         others: Vec::new(),
+        links: None,
     }
+}
+
+/// Links from a create answer to get, update and destroy by the key it returned: `key` is
+/// the query parameter, `pointer` where the answer holds it.
+fn made(resource: &str, key: &str, pointer: &str) -> Json {
+    let value = format!("$response.body#{pointer}");
+    let by_key = |action: &str, method: &str| json!({"operationId": format!("{resource}_{action}_{method}"), "parameters": {key: value}});
+    let mut links = json!({"get": by_key("get", "get"), "destroy": by_key("destroy", "post")});
+    if resource != "collections" {
+        links["update"] = by_key("update", "post");
+    } else {
+        links["destroy"] =
+            json!({"operationId": "collections_destroy_post", "requestBody": {key: value}});
+    }
+    links
 }
 
 impl Op {
@@ -51,6 +69,11 @@ impl Op {
     /// A redirect instead of a page.
     fn moved(mut self) -> Self {
         self.answer.0 = "301";
+        self
+    }
+
+    fn links(mut self, links: Json) -> Self {
+        self.links = Some(links);
         self
     }
 
@@ -156,6 +179,7 @@ fn collections(action: CollectionsAction) -> Op {
                     &["name", "columns"],
                 ))
                 .errors(&["409"])
+                .links(made("collections", "name", "/collection/name"))
         }
         CollectionsAction::Update => {
             let rename = json!({"type": "array", "items": object(json!({"old_name": column_name(), "new_name": column_name()}), &["old_name", "new_name"])});
@@ -219,7 +243,8 @@ fn users(action: AdminAction) -> Op {
         AdminAction::Get => by_id(op("One user", "200", reference("UserAnswer")), "user"),
         AdminAction::Create => op("Create a user", "201", reference("UserAnswer"))
             .body(object(json!({"username": username, "password": password, "email": email, "role": role, "can_write": can_write}), &["username", "password"]))
-            .errors(&["409"]),
+            .errors(&["409"])
+            .links(made("users", "id", "/user/id")),
         AdminAction::Update => by_id(op("Change a user, reset their password or end their sessions", "200", reference("UserAnswer")), "user")
             .body(json!({"oneOf": [
                 json!({"type": "object", "additionalProperties": false,
@@ -241,7 +266,8 @@ fn api_keys(action: AdminAction) -> Op {
         AdminAction::List => op("API keys", "200", reference("ApiKeyList")).paged(),
         AdminAction::Get => by_id(op("One API key", "200", reference("ApiKeyAnswer")), "key"),
         AdminAction::Create => op("Create an API key (shown once)", "201", reference("ApiKeyAnswer"))
-            .body(object(json!({"name": name, "description": about, "role": role, "can_write": can_write}), &["name"])),
+            .body(object(json!({"name": name, "description": about, "role": role, "can_write": can_write}), &["name"]))
+            .links(made("apikeys", "id", "/apikey/id")),
         AdminAction::Update => by_id(op("Change an API key's metadata or rotate it", "200", reference("ApiKeyAnswer")), "key")
             .body(json!({"oneOf": [
                 json!({"type": "object", "additionalProperties": false,
@@ -257,7 +283,8 @@ fn webhooks(action: WebhooksAction) -> Op {
         WebhooksAction::Get => by_name(op("One webhook endpoint", "200", reference("WebhookAnswer")), "webhook"),
         WebhooksAction::Create => op("Create a webhook endpoint", "201", reference("WebhookAnswer"))
             .body(webhook_input(true))
-            .errors(&["404", "409"]),
+            .errors(&["404", "409"])
+            .links(made("webhooks", "name", "/webhook/name")),
         WebhooksAction::Update => by_name(op("Change a webhook endpoint", "200", reference("WebhookAnswer")), "webhook")
             .body(webhook_input(false)),
         WebhooksAction::Destroy => by_name(op("Delete a webhook endpoint", "200", reference("Message")), "webhook"),
@@ -374,10 +401,12 @@ pub(super) fn system_paths(paths: &mut Map<String, Json>) {
             errors.dedup();
             let mut responses = error_responses(&errors);
             let (status, content_type, schema) = op.answer;
-            responses.insert(
-                status.to_owned(),
-                json!({"description": op.summary, "content": {content_type: {"schema": schema}}}),
-            );
+            let mut success =
+                json!({"description": op.summary, "content": {content_type: {"schema": schema}}});
+            if let Some(links) = op.links {
+                success["links"] = links;
+            }
+            responses.insert(status.to_owned(), success);
             for (status, about, schema) in op.others {
                 let answer = match schema {
                     Some(schema) => {
