@@ -69,6 +69,9 @@ schemathesis run "$base_url/openapi.json" \
 cp "$dir/out.txt" "${MOON_SCHEMATHESIS_OUT:-/dev/null}" 2>/dev/null || true
 cases=$(grep -E '^\s+[0-9]+ generated' "$dir/out.txt" | tr -s ' ' || true)
 echo "schemathesis on $engine:${cases:- (no summary)}"
+if [ -n "${MOON_SCHEMATHESIS_SUMMARY:-}" ]; then
+  echo "schemathesis on $engine:${cases:- (no summary)}" >>"$MOON_SCHEMATHESIS_SUMMARY"
+fi
 if [ "$status" -ne 0 ]; then
   cat "$dir/out.txt"
   echo "--- moon log (last 50 lines)"
