@@ -29,14 +29,7 @@ pub async fn ensure_status_index(db: &SqlDatabase) -> Result<(), RepoError> {
         .col(Alias::new("next_attempt_at"))
         .if_not_exists()
         .to_owned();
-    if let Err(e) = db.writer.execute(&index).await {
-        // MySQL has no IF NOT EXISTS for indexes: an existing one is fine.
-        let text = e.to_string();
-        if !text.contains("Duplicate key name") && !text.contains("already exists") {
-            return Err(classify(&e));
-        }
-    }
-    Ok(())
+    crate::system_table::ensure_index(&db.writer, &index).await
 }
 
 /// Events per unfinished status; statuses with none are reported as 0.

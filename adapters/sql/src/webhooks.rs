@@ -80,13 +80,7 @@ impl SqlWebhookRepository {
             .unique()
             .if_not_exists()
             .to_owned();
-        if let Err(e) = db.writer.execute(&unique).await {
-            // MySQL has no IF NOT EXISTS for indexes: an existing one is fine.
-            let text = e.to_string();
-            if !text.contains("Duplicate key name") && !text.contains("already exists") {
-                return Err(classify(&e));
-            }
-        }
+        crate::system_table::ensure_index(&db.writer, &unique).await?;
         crate::webhook_queue::ensure_status_index(&db).await?;
         Ok(Self { db })
     }

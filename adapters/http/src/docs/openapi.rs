@@ -181,16 +181,7 @@ fn collection_schemas(c: &Collection, schemas: &mut Map<String, Json>) {
         json!({"type": "object", "properties": input.clone(), "required": required_input, "additionalProperties": false}),
     );
     for (kind, numeric) in [("Numeric", true), ("Ordered", false)] {
-        let names: Vec<&str> = c
-            .columns
-            .iter()
-            .filter(|col| match col.field_type {
-                FieldType::Integer | FieldType::Decimal { .. } => true,
-                FieldType::Datetime | FieldType::String => !numeric,
-                FieldType::Boolean | FieldType::Json => false,
-            })
-            .map(|col| col.name.as_str())
-            .collect();
+        let names = collection::aggregate_fields(c, numeric);
         if !names.is_empty() {
             schemas.insert(
                 format!("{base}{kind}Field"),

@@ -142,6 +142,19 @@ pub(super) fn collection_parameters(c: &Collection, limits: &Limits) -> Map<Stri
     parameters
 }
 
+/// The columns `sum`/`avg` (`numeric`) or `min`/`max` apply to.
+pub(super) fn aggregate_fields(c: &Collection, numeric: bool) -> Vec<&str> {
+    c.columns
+        .iter()
+        .filter(|col| match col.field_type {
+            FieldType::Integer | FieldType::Decimal { .. } => true,
+            FieldType::Datetime | FieldType::String => !numeric,
+            FieldType::Boolean | FieldType::Json => false,
+        })
+        .map(|col| col.name.as_str())
+        .collect()
+}
+
 /// A search term's schema (`SearchTerm` in the components).
 fn search() -> Json {
     reference("SearchTerm")
@@ -287,16 +300,7 @@ pub(super) fn collection_paths(c: &Collection, limits: &Limits, paths: &mut Map<
         let mut params = filters.clone();
         if aggregate != "count" {
             let numeric = matches!(aggregate, "sum" | "avg");
-            let names: Vec<&str> = c
-                .columns
-                .iter()
-                .filter(|col| match col.field_type {
-                    FieldType::Integer | FieldType::Decimal { .. } => true,
-                    FieldType::Datetime | FieldType::String => !numeric,
-                    FieldType::Boolean | FieldType::Json => false,
-                })
-                .map(|col| col.name.as_str())
-                .collect();
+            let names = aggregate_fields(c, numeric);
             // No column fits: every request is a 400, so the action is not offered here.
             if names.is_empty() {
                 continue;
