@@ -9,7 +9,7 @@ use salvo::http::Method;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::rate_limit::RateHeaders;
-use crate::routes::{AuthAction, Route};
+use crate::routes::{AuthAction, Kind, RecordsAction, Route};
 
 /// The authenticated caller of a request, if authentication is on and the route needs one.
 #[derive(Debug, Default)]
@@ -18,15 +18,54 @@ pub struct Caller {
     pub rate: Option<RateHeaders>,
 }
 
-/// Routes anyone may call.
-fn is_public(route: &Route<'_>) -> bool {
-    matches!(
-        route,
-        Route::Health
-            | Route::Docs(_)
-            | Route::Hook(_)
-            | Route::Auth(AuthAction::Login | AuthAction::Refresh)
-    )
+/// Who may call a route: the one rule the dispatcher enforces and the OpenAPI document
+/// states (its `security` and `403` answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, no credential read.
+    Public,
+    /// Anyone; a valid credential shows more (the docs list the collections).
+    Optional,
+    /// Any authenticated caller.
+    Caller,
+    /// Authenticated callers whose role may write records.
+    RecordWriter,
+    /// Admins.
+    Admin,
+}
+
+impl Access {
+    /// Whether the route needs a credential at all.
+    #[must_use]
+    pub const fn needs_credential(self) -> bool {
+        matches!(self, Self::Caller | Self::RecordWriter | Self::Admin)
+    }
+}
+
+impl Route<'_> {
+    /// Who may call this route; `/metrics` is public only with `metrics_public`.
+    #[must_use]
+    pub fn access(&self, metrics_public: bool) -> Access {
+        match self {
+            Self::Health | Self::Hook(_) | Self::Auth(AuthAction::Login | AuthAction::Refresh) => {
+                Access::Public
+            }
+            Self::Docs(_) => Access::Optional,
+            Self::Metrics if metrics_public => Access::Public,
+            Self::Metrics | Self::Users(_) | Self::ApiKeys(_) | Self::Webhooks(_) => Access::Admin,
+            Self::Auth(AuthAction::Logout | AuthAction::Me) => Access::Caller,
+            Self::Collections(action) => match action.kind() {
+                Kind::Write => Access::Admin,
+                Kind::Read | Kind::ReadWrite => Access::Caller,
+            },
+            Self::Records { action, .. } => {
+                match RecordsAction::parse(action).map(RecordsAction::kind) {
+                    Some(Kind::Write) => Access::RecordWriter,
+                    _ => Access::Caller,
+                }
+            }
+        }
+    }
 }
 
 /// Authenticates the request when its route needs it.
@@ -41,7 +80,8 @@ pub async fn authenticate(
     let Some(auth) = &state.auth else {
         return Ok(Caller::default());
     };
-    if matches!(route, Some(Route::Docs(_))) {
+    let access = route.map_or(Access::Public, |r| r.access(state.metrics_public));
+    if access == Access::Optional {
         // Public, but a valid credential shows the collections too.
         let bearer = req
             .headers()
@@ -57,9 +97,7 @@ pub async fn authenticate(
             rate: None,
         });
     }
-    let open_metrics = state.metrics_public && matches!(route, Some(Route::Metrics));
-    let needs_caller = route.is_some_and(|r| !is_public(r)) && !open_metrics;
-    if !needs_caller || req.method() == Method::OPTIONS {
+    if !access.needs_credential() || req.method() == Method::OPTIONS {
         return Ok(Caller::default());
     }
     let bearer = req
@@ -104,24 +142,20 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Admins only (no-op when authentication is off).
+/// Checks an authenticated caller against the route's rule (no-op when authentication is
+/// off, or for routes that need no credential).
 ///
 /// # Errors
-/// 403 for anyone else.
-pub fn require_admin(caller: &Caller) -> Result<(), ApiError> {
-    match &caller.principal {
-        Some(p) if p.role() != Role::Admin => Err(ApiError::forbidden("this needs the admin role")),
-        _ => Ok(()),
-    }
-}
-
-/// Record writers only: admins, and users (or keys) with `can_write`.
-///
-/// # Errors
-/// 403 for anyone else.
-pub fn require_record_write(caller: &Caller) -> Result<(), ApiError> {
-    match &caller.principal {
-        Some(p) if !p.can_write_records() => {
+/// 403 when the caller's role does not reach the rule.
+pub fn permit(caller: &Caller, access: Access) -> Result<(), ApiError> {
+    let Some(principal) = &caller.principal else {
+        return Ok(());
+    };
+    match access {
+        Access::Admin if principal.role() != Role::Admin => {
+            Err(ApiError::forbidden("this needs the admin role"))
+        }
+        Access::RecordWriter if !principal.can_write_records() => {
             Err(ApiError::forbidden("your role may not write records"))
         }
         _ => Ok(()),

@@ -128,95 +128,47 @@ impl Dispatcher {
     ) -> Result<Reply, ApiError> {
         let state = &*self.state;
         let route = route.ok_or_else(ApiError::not_found)?;
+        if let Route::Records { collection, action } = route {
+            // A missing collection wins over a bad action (API.md §8).
+            state.records.collection(collection)?;
+            RecordsAction::parse(action).ok_or_else(ApiError::not_found)?;
+        }
+        if let Some(preflight) = check_method(req, route.kind())? {
+            return Ok(preflight);
+        }
+        access::permit(caller, route.access(state.metrics_public))?;
         match route {
-            Route::Health => {
-                if let Some(preflight) = check_method(req, Kind::Read)? {
-                    return Ok(preflight);
-                }
-                Ok(health::health(state).await)
-            }
-            Route::Metrics => {
-                if let Some(preflight) = check_method(req, Kind::Read)? {
-                    return Ok(preflight);
-                }
-                if !state.metrics_public {
-                    access::require_admin(caller)?;
-                }
-                Ok(state.metrics.render(state).await)
-            }
-            Route::Docs(page) => {
-                if let Some(preflight) = check_method(req, Kind::Read)? {
-                    return Ok(preflight);
-                }
-                crate::docs::serve(state, req, caller, page).await
-            }
-            Route::Auth(action) => {
-                if let Some(preflight) = check_method(req, action.kind())? {
-                    return Ok(preflight);
-                }
-                match action {
-                    AuthAction::Login => auth::login(state, req).await,
-                    AuthAction::Refresh => auth::refresh(state, req).await,
-                    AuthAction::Logout => auth::logout(state, req, caller).await,
-                    AuthAction::Me => auth::me(state, req, caller).await,
-                }
-            }
-            Route::Users(action) | Route::ApiKeys(action) => {
-                if let Some(preflight) = check_method(req, action.kind())? {
-                    return Ok(preflight);
-                }
-                access::require_admin(caller)?;
-                if matches!(route, Route::Users(_)) {
-                    accounts::users(state, req, caller, action).await
-                } else {
-                    accounts::apikeys(state, req, action).await
-                }
-            }
-            Route::Webhooks(action) => {
-                if let Some(preflight) = check_method(req, action.kind())? {
-                    return Ok(preflight);
-                }
-                access::require_admin(caller)?;
-                webhooks::admin(state, req, action).await
-            }
-            Route::Hook(name) => {
-                if let Some(preflight) = check_method(req, Kind::Write)? {
-                    return Ok(preflight);
-                }
-                webhooks::ingest(state, req, name).await
-            }
-            Route::Collections(action) => {
-                if let Some(preflight) = check_method(req, action.kind())? {
-                    return Ok(preflight);
-                }
-                if action.kind() == Kind::Write {
-                    access::require_admin(caller)?;
-                }
-                match action {
-                    CollectionsAction::List => collections::list(state, req).await,
-                    CollectionsAction::Get => collections::get(state, req),
-                    CollectionsAction::Create => collections::create(state, req).await,
-                    CollectionsAction::Update => collections::update(state, req).await,
-                    CollectionsAction::Destroy => collections::destroy(state, req).await,
-                }
-            }
-            Route::Records { collection, action } => {
-                // A missing collection wins over a bad action (API.md §8).
-                state.records.collection(collection)?;
-                let action_name = action;
-                let action = RecordsAction::parse(action).ok_or_else(ApiError::not_found)?;
-                if let Some(preflight) = check_method(req, action.kind())? {
-                    return Ok(preflight);
-                }
-                if action.kind() == Kind::Write {
-                    access::require_record_write(caller)?;
-                }
+            Route::Health => Ok(health::health(state).await),
+            Route::Metrics => Ok(state.metrics.render(state).await),
+            Route::Docs(page) => crate::docs::serve(state, req, caller, page).await,
+            Route::Auth(action) => match action {
+                AuthAction::Login => auth::login(state, req).await,
+                AuthAction::Refresh => auth::refresh(state, req).await,
+                AuthAction::Logout => auth::logout(state, req, caller).await,
+                AuthAction::Me => auth::me(state, req, caller).await,
+            },
+            Route::Users(action) => accounts::users(state, req, caller, action).await,
+            Route::ApiKeys(action) => accounts::apikeys(state, req, action).await,
+            Route::Webhooks(action) => webhooks::admin(state, req, action).await,
+            Route::Hook(name) => webhooks::ingest(state, req, name).await,
+            Route::Collections(action) => match action {
+                CollectionsAction::List => collections::list(state, req).await,
+                CollectionsAction::Get => collections::get(state, req),
+                CollectionsAction::Create => collections::create(state, req).await,
+                CollectionsAction::Update => collections::update(state, req).await,
+                CollectionsAction::Destroy => collections::destroy(state, req).await,
+            },
+            Route::Records {
+                collection,
+                action: name,
+            } => {
+                let action = RecordsAction::parse(name).ok_or_else(ApiError::not_found)?;
                 match action {
                     RecordsAction::List => records::list(state, req, collection).await,
                     RecordsAction::Get => records::get(state, req, collection).await,
                     RecordsAction::Schema => records::schema(state, req, collection).await,
                     RecordsAction::Aggregate => {
-                        records::aggregate(state, req, collection, action_name).await
+                        records::aggregate(state, req, collection, name).await
                     }
                     RecordsAction::Create => records::create(state, req, collection).await,
                     RecordsAction::Update => records::update(state, req, collection).await,

@@ -6,6 +6,7 @@ use moon_domain::{Collection, FieldType, FilterOp};
 use serde_json::{Map, Value as Json, json};
 
 mod collection;
+mod headers;
 mod shapes;
 mod system;
 use collection::{collection_parameters, collection_paths, filter_value_schemas};
@@ -104,10 +105,7 @@ fn reference(name: &str) -> Json {
 fn error_responses(codes: &[&str]) -> Map<String, Json> {
     let mut map = Map::new();
     for code in codes {
-        map.insert(
-            (*code).to_owned(),
-            json!({"description": "error", "content": {"application/json": {"schema": reference("Error")}}}),
-        );
+        map.insert((*code).to_owned(), headers::error_answer(code));
     }
     map
 }
@@ -248,8 +246,13 @@ pub fn document(
         "apiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "moon_live_ API key", "description": "An API key from /apikeys:create, sent as a bearer token"}
     });
     let _ = serde_json::to_writer(&mut out, &schemes);
+    out.extend_from_slice(b",\"headers\":");
+    let _ = serde_json::to_writer(&mut out, &headers::components());
+    out.extend_from_slice(b",\"responses\":");
+    let _ = serde_json::to_writer(&mut out, &headers::error_answers());
     out.extend_from_slice(b",\"parameters\":{");
     let mut first = true;
+    write_entries(&mut out, &headers::parameters(), &mut first);
     for c in collections {
         write_entries(&mut out, &collection_parameters(c, limits), &mut first);
     }

@@ -5,6 +5,7 @@ use moon_application::Limits;
 use moon_domain::{Collection, FieldType, FilterOp};
 use serde_json::{Map, Value as Json, json};
 
+use super::headers::{self, ETAG, REPLAYED};
 use super::{OPS, body, ok, pascal, query, reference, type_schema};
 
 /// The fields a filter can name: the system ones, then the user columns (json cannot be
@@ -269,7 +270,7 @@ pub(super) fn collection_paths(c: &Collection, limits: &Limits, paths: &mut Map<
             "200",
             json!({"oneOf": [{"type": "object", "properties": {"id": super::shapes::ulid()}, "required": ["id"], "additionalProperties": false},
                 wrapped(ids.clone()), ids]}),
-            vec!["404", "412"],
+            vec!["404", "409", "412"],
         ),
     ];
     for (action, summary, status, request, mut errors) in writes {
@@ -313,5 +314,25 @@ pub(super) fn collection_paths(c: &Collection, limits: &Limits, paths: &mut Map<
         paths.insert(format!("/{name}:{aggregate}"), json!({"get": {"tags": tag, "summary": format!("{aggregate} over {name}"), "operationId": format!("{name}_{aggregate}"),
             "parameters": params,
             "responses": ok("200", "the value", json!({"type": "object", "properties": {"value": {}}, "required": ["value"]}), &["400", "401", "404", "429", "503"])}}));
+    }
+    for (path, item) in paths.iter_mut() {
+        let action = path.rsplit_once(':').map_or("", |(_, action)| action);
+        let (extra, params): (&[_], &[&str]) = match action {
+            "get" => (&[ETAG], &["IfNoneMatch"]),
+            "create" => (&[ETAG, REPLAYED], &["IdempotencyKey"]),
+            "update" => (&[ETAG, REPLAYED], &["IdempotencyKey", "IfMatch"]),
+            "destroy" => (&[REPLAYED], &["IdempotencyKey", "IfMatch"]),
+            _ => (&[], &[]),
+        };
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|ops| ops.values_mut())
+        {
+            if let Some(list) = operation.get_mut("parameters").and_then(Json::as_array_mut) {
+                list.extend(params.iter().map(|key| headers::parameter(key)));
+            }
+            headers::annotate(operation, extra);
+        }
     }
 }

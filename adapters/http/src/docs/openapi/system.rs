@@ -5,7 +5,8 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::shapes::{collection_name, column_name, or_null, password, text, ulid, webhook_input};
-use super::{body, error_responses, query, reference};
+use super::{body, error_responses, headers, query, reference};
+use crate::access::Access;
 use crate::docs::DocsRoute;
 use crate::routes::{AdminAction, AuthAction, CollectionsAction, Route, WebhooksAction};
 
@@ -128,7 +129,11 @@ fn text_page(summary: &str, content_type: &'static str) -> Op {
 
 fn docs(page: DocsRoute) -> Op {
     match page {
-        DocsRoute::OpenApi => op("This OpenAPI document", "200", json!({"type": "object"})),
+        DocsRoute::OpenApi => op("This OpenAPI document", "200", json!({"type": "object"})).other(
+            "304",
+            "not modified (If-None-Match)",
+            None,
+        ),
         DocsRoute::Ui => text_page("Interactive API docs", "text/html"),
         DocsRoute::Asset(file) => {
             let kind = if file.ends_with(".css") {
@@ -299,9 +304,9 @@ fn webhooks(action: WebhooksAction) -> Op {
     }
 }
 
-/// The path, the operation for `method`, and whether it needs a credential and an admin;
-/// `None` for collection routes, which `collection` describes.
-fn describe(route: Route<'static>, method: &str) -> Option<(String, Op, bool, bool)> {
+/// The path and the operation for `method`; `None` for collection routes, which
+/// `collection` describes.
+fn describe(route: Route<'static>, method: &str) -> Option<(String, Op)> {
     Some(match route {
         Route::Health => {
             let health = json!({"type": "object", "required": ["status", "database", "version", "timestamp"],
@@ -310,8 +315,6 @@ fn describe(route: Route<'static>, method: &str) -> Option<(String, Op, bool, bo
             (
                 "/health".into(),
                 op("Health of Moon and its database", "200", health),
-                false,
-                false,
             )
         }
         Route::Metrics => {
@@ -319,7 +322,7 @@ fn describe(route: Route<'static>, method: &str) -> Option<(String, Op, bool, bo
                 "Prometheus metrics: requests and latency by route kind and status, pool use, queues (admin, or anyone with metrics_public)",
                 "text/plain",
             );
-            ("/metrics".into(), text, true, true)
+            ("/metrics".into(), text)
         }
         Route::Hook(_) => {
             let answer = json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}, "duplicate": {"type": "boolean"}}});
@@ -332,44 +335,22 @@ fn describe(route: Route<'static>, method: &str) -> Option<(String, Op, bool, bo
                     Some(answer),
                 );
             hook.params.push(json!({"name": "name", "in": "path", "required": true, "schema": collection_name()}));
-            ("/hooks/{name}".into(), hook, false, false)
+            ("/hooks/{name}".into(), hook)
         }
-        Route::Docs(page) => (page.path().into(), docs(page), false, false),
-        Route::Collections(action) => {
-            let admin = action.kind() == crate::routes::Kind::Write;
-            (
-                format!("/collections:{}", action_name(route)),
-                collections(action),
-                true,
-                admin,
-            )
-        }
-        Route::Auth(action) => {
-            let secured = matches!(action, AuthAction::Logout | AuthAction::Me);
-            (
-                format!("/auth:{}", action_name(route)),
-                auth(action, method),
-                secured,
-                false,
-            )
-        }
-        Route::Users(action) => (
-            format!("/users:{}", action_name(route)),
-            users(action),
-            true,
-            true,
+        Route::Docs(page) => (page.path().into(), docs(page)),
+        Route::Collections(action) => (
+            format!("/collections:{}", action_name(route)),
+            collections(action),
         ),
-        Route::ApiKeys(action) => (
-            format!("/apikeys:{}", action_name(route)),
-            api_keys(action),
-            true,
-            true,
+        Route::Auth(action) => (
+            format!("/auth:{}", action_name(route)),
+            auth(action, method),
         ),
+        Route::Users(action) => (format!("/users:{}", action_name(route)), users(action)),
+        Route::ApiKeys(action) => (format!("/apikeys:{}", action_name(route)), api_keys(action)),
         Route::Webhooks(action) => (
             format!("/webhooks:{}", action_name(route)),
             webhooks(action),
-            true,
-            true,
         ),
         Route::Records { .. } => return None,
     })
@@ -382,14 +363,35 @@ fn action_name(route: Route<'_>) -> &'static str {
         .map_or("", |(_, action)| action)
 }
 
+/// The answer headers particular to `route` and the request header it takes, if any.
+fn request_headers(route: Route<'_>) -> (&'static [headers::AnswerHeader], Option<&'static str>) {
+    match route {
+        Route::Docs(DocsRoute::OpenApi | DocsRoute::Doc(_)) => {
+            (&[headers::ETAG], Some("IfNoneMatch"))
+        }
+        Route::Collections(action) if action.kind() == crate::routes::Kind::Write => {
+            (&[headers::REPLAYED], Some("IdempotencyKey"))
+        }
+        _ => (&[], None),
+    }
+}
+
 pub(super) fn system_paths(paths: &mut Map<String, Json>) {
     for route in Route::system_routes() {
         for method in route.kind().methods() {
-            let Some((path, op, secured, admin)) = describe(route, method) else {
+            let Some((path, op)) = describe(route, method) else {
                 continue;
             };
+            // The secure default: `/metrics` is documented as admin-only.
+            let access = route.access(false);
+            let secured = access.needs_credential();
+            let admin = access == Access::Admin;
+            let (extra, header_param) = request_headers(route);
             // Any route refuses unknown query parameters.
             let mut errors = op.errors.clone();
+            if header_param == Some("IdempotencyKey") {
+                errors.push("409");
+            }
             errors.push("400");
             if secured {
                 errors.extend(["401", "429", "503"]);
@@ -423,8 +425,10 @@ pub(super) fn system_paths(paths: &mut Map<String, Json>) {
                     .replace(['{', '}'], "")
             );
             let mut operation = json!({"tags": ["system"], "summary": op.summary, "operationId": id, "responses": responses});
-            if !op.params.is_empty() {
-                operation["parameters"] = Json::Array(op.params);
+            let mut params = op.params;
+            params.extend(header_param.map(headers::parameter));
+            if !params.is_empty() {
+                operation["parameters"] = Json::Array(params);
             }
             if let Some(schema) = op.body {
                 operation["requestBody"] = body(schema);
@@ -432,6 +436,7 @@ pub(super) fn system_paths(paths: &mut Map<String, Json>) {
             if !secured {
                 operation["security"] = json!([]);
             }
+            headers::annotate(&mut operation, extra);
             let entry = paths.entry(path).or_insert_with(|| json!({}));
             entry[*method] = operation;
         }
