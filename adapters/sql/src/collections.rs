@@ -1,5 +1,5 @@
 //! `CollectionRepository` over SQL: tables and their metadata change together. SQLite and
-//! PostgreSQL do it in one transaction; MySQL, whose DDL commits implicitly, records its
+//! PostgreSQL do it in one transaction (in place when they can, else by rebuild); MySQL, whose DDL commits implicitly, records its
 //! intent first and is repaired at start-up (see `reconcile`).
 
 use async_trait::async_trait;
@@ -13,7 +13,7 @@ use crate::dialect::Backend;
 use crate::error::classify;
 use crate::rebuild::{OLD_TABLE, REBUILD_TABLE, copy_rows, rebuild_in_transaction};
 use crate::startup::ChangeLock;
-use crate::{failpoint, metadata, reconcile, table};
+use crate::{failpoint, in_place, metadata, reconcile, table};
 
 /// Collections (DDL + metadata) on a SQL database.
 #[derive(Debug, Clone)]
@@ -203,7 +203,11 @@ impl CollectionRepository for SqlCollectionRepository {
             return self.alter_mysql(current, plan, dry_run).await;
         }
         let txn = self.begin_change().await?;
-        let statements = rebuild_in_transaction(&txn, self.db.backend, current, plan).await?;
+        let backend = self.db.backend;
+        let statements = match in_place::alter_in_transaction(&txn, backend, current, plan).await? {
+            Some(statements) => statements,
+            None => rebuild_in_transaction(&txn, backend, current, plan).await?,
+        };
         metadata::update(&txn, &plan.next).await?;
         if dry_run {
             txn.rollback().await.map_err(|e| classify(&e))?;

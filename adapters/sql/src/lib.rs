@@ -15,6 +15,7 @@ mod error;
 mod failpoint;
 mod health;
 mod idempotency;
+mod in_place;
 mod listener;
 mod login_failures;
 mod metadata;

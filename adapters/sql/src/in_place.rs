@@ -1,0 +1,215 @@
+//! Schema changes made in place, without copying the table (API.md §3 "Cost"): adding a
+//! nullable column, renaming or removing one, on the engines whose DDL is transactional
+//! (SQLite, PostgreSQL). A change that converts a column still goes through `rebuild`.
+
+use moon_domain::{Collection, Column, ColumnName, RepoError, SchemaPlan, Value};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_query::{Alias, ColumnDef, Expr, Table, TableAlterStatement};
+
+use crate::dialect::Backend;
+use crate::error::classify;
+
+/// One `ALTER TABLE` of an in-place change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Rename { from: ColumnName, to: ColumnName },
+    Add(Column),
+    Remove(ColumnName),
+}
+
+/// The steps that make `current` into `plan.next` in place, or `None` when some column
+/// changes type, nullability or uniqueness (or the engine cannot do a step in place).
+fn steps(backend: Backend, current: &Collection, plan: &SchemaPlan) -> Option<Vec<Step>> {
+    if backend == Backend::MySql {
+        // MySQL's DDL commits by itself: its changes keep the recorded-intent rebuild.
+        return None;
+    }
+    let mut renames = Vec::new();
+    let mut adds = Vec::new();
+    for planned in &plan.columns {
+        let next = &planned.column;
+        match &planned.source {
+            Some(source) => {
+                let old = current.column(source.as_str())?;
+                let same_shape = old.field_type == next.field_type
+                    && old.nullable == next.nullable
+                    && old.unique == next.unique;
+                if !same_shape {
+                    return None;
+                }
+                if old.name != next.name {
+                    // Renamed onto a name the table still has (a swap): one at a time
+                    // would collide, so rebuild.
+                    if current.column(next.name.as_str()).is_some() {
+                        return None;
+                    }
+                    renames.push(Step::Rename {
+                        from: old.name.clone(),
+                        to: next.name.clone(),
+                    });
+                }
+            }
+            // SQLite cannot add a UNIQUE column; a required one needs an empty table,
+            // which a rebuild copies for free.
+            None if next.nullable && !next.unique => adds.push(Step::Add(next.clone())),
+            None => return None,
+        }
+    }
+    let mut removes = Vec::new();
+    for old in &current.columns {
+        let kept = plan
+            .columns
+            .iter()
+            .any(|p| p.source.as_ref() == Some(&old.name));
+        if !kept {
+            // SQLite refuses to drop a column its UNIQUE constraint covers.
+            if old.unique && backend == Backend::Sqlite {
+                return None;
+            }
+            removes.push(Step::Remove(old.name.clone()));
+        }
+    }
+    renames.extend(adds);
+    renames.extend(removes);
+    Some(renames)
+}
+
+/// The `ALTER TABLE` of one step (one per statement: SQLite takes no more).
+fn statement(backend: Backend, table: &str, step: &Step) -> TableAlterStatement {
+    let mut alter = Table::alter();
+    alter.table(Alias::new(table));
+    match step {
+        Step::Rename { from, to } => {
+            alter.rename_column(Alias::new(from.as_str()), Alias::new(to.as_str()));
+        }
+        Step::Add(column) => {
+            let mut def = ColumnDef::new_with_type(
+                Alias::new(column.name.as_str()),
+                backend.column_type(column.field_type),
+            );
+            def.null();
+            // Existing rows read the type's default, as a rebuild would have written it
+            // (a constant default: instant on both engines).
+            let default = Value::type_default(column.field_type);
+            if !default.is_null() {
+                def.default(Expr::val(backend.bind(&default, column.field_type)));
+            }
+            alter.add_column(&mut def);
+        }
+        Step::Remove(name) => {
+            alter.drop_column(Alias::new(name.as_str()));
+        }
+    }
+    alter.to_owned()
+}
+
+/// Makes `current` into `plan.next` in place inside `txn` when it can, returning the DDL
+/// run; `None` when the change needs a rebuild (nothing run then).
+pub async fn alter_in_transaction(
+    txn: &DatabaseTransaction,
+    backend: Backend,
+    current: &Collection,
+    plan: &SchemaPlan,
+) -> Result<Option<Vec<String>>, RepoError> {
+    let Some(steps) = steps(backend, current, plan) else {
+        return Ok(None);
+    };
+    let builder = backend.db_backend();
+    let mut run = Vec::with_capacity(steps.len());
+    for step in &steps {
+        let stmt = statement(backend, current.name.as_str(), step);
+        txn.execute(&stmt).await.map_err(|e| classify(&e))?;
+        run.push(builder.build(&stmt).to_string());
+    }
+    Ok(Some(run))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moon_domain::{CollectionName, FieldType, PlannedColumn};
+
+    fn column(name: &str, field_type: FieldType, nullable: bool, unique: bool) -> Column {
+        Column {
+            name: ColumnName::parse(name).unwrap_or_else(|e| panic!("{e}")),
+            field_type,
+            nullable,
+            unique,
+        }
+    }
+
+    fn collection(columns: Vec<Column>) -> Collection {
+        Collection {
+            name: CollectionName::parse("items").unwrap_or_else(|e| panic!("{e}")),
+            columns,
+            version: 1,
+        }
+    }
+
+    fn plan(next: Vec<(Column, Option<&str>)>) -> SchemaPlan {
+        SchemaPlan {
+            next: collection(next.iter().map(|(c, _)| c.clone()).collect()),
+            columns: next
+                .into_iter()
+                .map(|(column, source)| PlannedColumn {
+                    column,
+                    source: source.map(|s| ColumnName::parse(s).unwrap_or_else(|e| panic!("{e}"))),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn adding_renaming_and_removing_go_in_place() {
+        let title = column("title", FieldType::String, false, false);
+        let code = column("code", FieldType::String, true, true);
+        let current = collection(vec![title.clone(), code.clone()]);
+        let name = column("name", FieldType::String, false, false);
+        let note = column("note", FieldType::Json, true, false);
+        let change = plan(vec![(name, Some("title")), (note.clone(), None)]);
+        let postgres = steps(Backend::Postgres, &current, &change);
+        assert_eq!(
+            postgres.map(|s| s.len()),
+            Some(3),
+            "rename, add, remove on PostgreSQL"
+        );
+        // SQLite cannot drop the unique `code` in place.
+        assert_eq!(steps(Backend::Sqlite, &current, &change), None);
+        let keep_code = plan(vec![
+            (title, Some("title")),
+            (code, Some("code")),
+            (note, None),
+        ]);
+        let sqlite = steps(Backend::Sqlite, &current, &keep_code);
+        assert!(matches!(sqlite.as_deref(), Some([Step::Add(_)])));
+        let sql = statement(
+            Backend::Sqlite,
+            "items",
+            &Step::Add(column("num", FieldType::Decimal { scale: 2 }, true, false)),
+        );
+        let text = Backend::Sqlite.db_backend().build(&sql).to_string();
+        assert!(text.contains("DEFAULT '0.00'"), "{text}");
+        assert_eq!(steps(Backend::MySql, &current, &keep_code), None);
+    }
+
+    #[test]
+    fn conversions_swaps_and_required_columns_rebuild() {
+        let a = column("aaa", FieldType::Integer, true, false);
+        let b = column("bbb", FieldType::Integer, true, false);
+        let current = collection(vec![a.clone(), b.clone()]);
+        let retyped = column("aaa", FieldType::String, true, false);
+        let convert = plan(vec![(retyped, Some("aaa")), (b.clone(), Some("bbb"))]);
+        assert_eq!(steps(Backend::Postgres, &current, &convert), None);
+        let swap = plan(vec![
+            (column("bbb", FieldType::Integer, true, false), Some("aaa")),
+            (column("aaa", FieldType::Integer, true, false), Some("bbb")),
+        ]);
+        assert_eq!(steps(Backend::Postgres, &current, &swap), None);
+        let required = plan(vec![
+            (a, Some("aaa")),
+            (b, Some("bbb")),
+            (column("ccc", FieldType::Integer, false, false), None),
+        ]);
+        assert_eq!(steps(Backend::Sqlite, &current, &required), None);
+    }
+}
