@@ -5,6 +5,7 @@
 # change (a rebuild, for comparison), each checked to have changed what it should.
 #   bench/alter-cost.sh                                        # embedded SQLite in a temp dir
 #   bench/alter-cost.sh postgres://postgres@127.0.0.1:5432/moon_alter   # an existing, empty database
+#   bench/alter-cost.sh mysql://root@127.0.0.1:3306/moon_alter          # (MariaDB, local root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 url="${1:-}"
@@ -31,6 +32,12 @@ if [ -z "$url" ]; then
   sqlite3 "$work/moon.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
     $fill_sql SELECT printf('%026d', i), '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z', 1,
     'title ' || i, i, printf('%d.50', i % 1000) FROM n;"
+elif [[ "$url" == mysql://* ]]; then
+  # Recursive CTEs stop at cte_max_recursion_depth (1,000): cross-join three of them.
+  mariadb -h 127.0.0.1 -u root "${url##*/}" -e "SET SESSION max_recursive_iterations = 1000000;
+    $fill_sql WITH RECURSIVE d(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM d WHERE i < 99)
+    SELECT lpad(n, 26, '0'), now(6), now(6), 1, concat('title ', n), n, (n % 1000) + 0.5
+    FROM (SELECT a.i * 10000 + b.i * 100 + c.i + 1 AS n FROM d a, d b, d c) AS t WHERE n <= $rows;"
 else
   psql -q "$url" -c "$fill_sql SELECT lpad(i::text, 26, '0'), now(), now(), 1, 'title ' || i, i, (i % 1000) + 0.5
     FROM generate_series(1, $rows) AS i;"

@@ -321,7 +321,9 @@ async fn writes_during_a_rebuild_on(engine: Engine) {
     let quiet = [("MOON_RATE_LIMIT_USER", "0")];
     let a = Moon::start_with(dir_a.path(), Some(&db.url), &quiet);
     let b = std::sync::Arc::new(Moon::start_with(dir_b.path(), Some(&db.url), &quiet));
-    let schema = json!({"name": "big", "columns": [{"name": "num", "type": "integer"}, {"name": "note", "type": "string"}]});
+    // `spare`, which no writer writes, is converted: the change rebuilds the table.
+    let schema = json!({"name": "big", "columns": [{"name": "num", "type": "integer"},
+        {"name": "note", "type": "string"}, {"name": "spare", "type": "integer"}]});
     assert_eq!(a.post("/collections:create", &schema).await.0, 201);
     for batch in 0..200 {
         let rows: Vec<Json> = (0..50)
@@ -355,7 +357,8 @@ async fn writes_during_a_rebuild_on(engine: Engine) {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let add = json!({"name": "big", "add_columns": [{"name": "extra", "type": "string"}]});
+    let add = json!({"name": "big", "add_columns": [{"name": "extra", "type": "string"}],
+        "modify_columns": [{"name": "spare", "type": "string"}]});
     let started = Instant::now();
     let (status, answer) = a.post("/collections:update", &add).await;
     let rebuild = started.elapsed();

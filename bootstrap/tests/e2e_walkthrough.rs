@@ -263,8 +263,10 @@ fn a_bad_database_url_fails_start_up_with_one_clear_line() {
 }
 
 /// Kills Moon (abort, as a power cut) at `failpoint` during a MySQL schema change, restarts
-/// it, and checks the collection ends in one consistent state: `expect_new` says which.
-async fn crash_during_mysql_alter(failpoint: &str, expect_new: bool) {
+/// it, and checks the collection ends in one consistent state: `expect_new` says which. The
+/// change renames `stock`; with `rebuild` it also converts a column, so the table is rebuilt
+/// and swapped instead of altered in place.
+async fn crash_during_mysql_alter(failpoint: &str, rebuild: bool, expect_new: bool) {
     let test_db = TestDatabase::create(Engine::MySql).await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = test_db.url.clone();
@@ -281,7 +283,10 @@ async fn crash_during_mysql_alter(failpoint: &str, expect_new: bool) {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let change = json!({"name": "products", "rename_columns": [{"old_name": "stock", "new_name": "quantity"}]});
+    let mut change = json!({"name": "products", "rename_columns": [{"old_name": "stock", "new_name": "quantity"}]});
+    if rebuild {
+        change["modify_columns"] = json!([{"name": "on_sale", "type": "string"}]);
+    }
     let crashed = moon
         .http
         .post(format!("{}/collections:update", moon.base))
@@ -325,9 +330,27 @@ async fn crash_during_mysql_alter(failpoint: &str, expect_new: bool) {
 }
 
 #[tokio::test]
+async fn a_crash_after_an_in_place_mysql_alter_is_finished_at_start_up() {
+    if Engine::configured().contains(&Engine::MySql) {
+        crash_during_mysql_alter("mysql_after_alter", false, true).await;
+    } else {
+        eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): crash test not run");
+    }
+}
+
+#[tokio::test]
+async fn a_crash_before_an_in_place_mysql_alter_is_rolled_back_at_start_up() {
+    if Engine::configured().contains(&Engine::MySql) {
+        crash_during_mysql_alter("mysql_before_alter", false, false).await;
+    } else {
+        eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): crash test not run");
+    }
+}
+
+#[tokio::test]
 async fn a_crash_after_the_mysql_table_swap_is_finished_at_start_up() {
     if Engine::configured().contains(&Engine::MySql) {
-        crash_during_mysql_alter("mysql_after_swap", true).await;
+        crash_during_mysql_alter("mysql_after_swap", true, true).await;
     } else {
         eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): crash test not run");
     }
@@ -336,7 +359,7 @@ async fn a_crash_after_the_mysql_table_swap_is_finished_at_start_up() {
 #[tokio::test]
 async fn a_crash_before_the_mysql_table_swap_is_rolled_back_at_start_up() {
     if Engine::configured().contains(&Engine::MySql) {
-        crash_during_mysql_alter("mysql_before_swap", false).await;
+        crash_during_mysql_alter("mysql_before_swap", true, false).await;
     } else {
         eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): crash test not run");
     }

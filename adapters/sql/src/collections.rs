@@ -1,12 +1,13 @@
 //! `CollectionRepository` over SQL: tables and their metadata change together. SQLite and
-//! PostgreSQL do it in one transaction (in place when they can, else by rebuild); MySQL, whose DDL commits implicitly, records its
-//! intent first and is repaired at start-up (see `reconcile`).
+//! PostgreSQL do it in one transaction; MySQL, whose DDL commits implicitly, records its
+//! intent first and is repaired at start-up (see `reconcile`). Changes go in place when the
+//! engine can (`in_place`), else by rebuild.
 
 use async_trait::async_trait;
 use moon_domain::ports::CollectionRepository;
 use moon_domain::{Collection, CollectionName, RepoError, SchemaPlan};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
-use sea_query::{Alias, Table};
+use sea_query::{Alias, Table, TableAlterStatement};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::Backend;
@@ -74,6 +75,47 @@ impl SqlCollectionRepository {
         done
     }
 
+    /// MySQL, a change it makes in place: mark the collection changing, record the intent,
+    /// run the one atomic `ALTER TABLE`, then write the metadata and forget the intent (a
+    /// crash in between is finished or undone by what the table's columns show).
+    async fn alter_mysql_in_place(
+        &self,
+        current: &Collection,
+        plan: &SchemaPlan,
+        alters: &[TableAlterStatement],
+        dry_run: bool,
+    ) -> Result<Vec<String>, RepoError> {
+        let builder = self.db.backend.db_backend();
+        let statements = alters
+            .iter()
+            .map(|a| builder.build(a).to_string())
+            .collect();
+        if dry_run {
+            return Ok(statements);
+        }
+        crate::change_marks::mark_changing(&self.db.writer, current).await?;
+        let altered = async {
+            metadata::record_intent(&self.db.writer, &plan.next).await?;
+            failpoint::hit("mysql_before_alter");
+            for alter in alters {
+                self.run(alter).await?;
+            }
+            Ok::<(), RepoError>(())
+        }
+        .await;
+        if let Err(e) = altered {
+            metadata::clear_intent(&self.db.writer, &current.name).await?;
+            crate::change_marks::unmark_changing(&self.db.writer, current).await?;
+            return Err(e);
+        }
+        failpoint::hit("mysql_after_alter");
+        let txn = self.begin().await?;
+        metadata::update(&txn, &plan.next).await?;
+        metadata::clear_intent(&txn, &current.name).await?;
+        txn.commit().await.map_err(|e| classify(&e))?;
+        Ok(statements)
+    }
+
     /// MySQL: build and fill the new table, record the intent, swap atomically with
     /// `RENAME TABLE`, then write the metadata and forget the intent.
     async fn alter_mysql_locked(
@@ -83,6 +125,11 @@ impl SqlCollectionRepository {
         dry_run: bool,
     ) -> Result<Vec<String>, RepoError> {
         let backend = self.db.backend;
+        if let Some(alters) = in_place::statements(backend, current, plan) {
+            return self
+                .alter_mysql_in_place(current, plan, &alters, dry_run)
+                .await;
+        }
         let name = current.name.as_str();
         self.run(
             &Table::drop()

@@ -1,10 +1,11 @@
 //! Schema changes made in place, without copying the table (API.md §3 "Cost"): adding a
-//! nullable column, renaming or removing one, on the engines whose DDL is transactional
-//! (SQLite, PostgreSQL). A change that converts a column still goes through `rebuild`.
+//! nullable column, renaming or removing one. SQLite and PostgreSQL run them inside the
+//! change's transaction; MySQL as one atomic `ALTER TABLE` under a recorded intent
+//! (`collections`). A change that converts a column still goes through `rebuild`.
 
 use moon_domain::{Collection, Column, ColumnName, RepoError, SchemaPlan, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
-use sea_query::{Alias, ColumnDef, Expr, Table, TableAlterStatement};
+use sea_query::{Alias, ColumnDef, Expr, QueryBuilder, Table, TableAlterStatement};
 
 use crate::dialect::Backend;
 use crate::error::classify;
@@ -20,10 +21,6 @@ enum Step {
 /// The steps that make `current` into `plan.next` in place, or `None` when some column
 /// changes type, nullability or uniqueness (or the engine cannot do a step in place).
 fn steps(backend: Backend, current: &Collection, plan: &SchemaPlan) -> Option<Vec<Step>> {
-    if backend == Backend::MySql {
-        // MySQL's DDL commits by itself: its changes keep the recorded-intent rebuild.
-        return None;
-    }
     let mut renames = Vec::new();
     let mut adds = Vec::new();
     for planned in &plan.columns {
@@ -74,10 +71,8 @@ fn steps(backend: Backend, current: &Collection, plan: &SchemaPlan) -> Option<Ve
     Some(renames)
 }
 
-/// The `ALTER TABLE` of one step (one per statement: SQLite takes no more).
-fn statement(backend: Backend, table: &str, step: &Step) -> TableAlterStatement {
-    let mut alter = Table::alter();
-    alter.table(Alias::new(table));
+/// Adds `step` to `alter`.
+fn add_step(backend: Backend, alter: &mut TableAlterStatement, step: &Step) {
     match step {
         Step::Rename { from, to } => {
             alter.rename_column(Alias::new(from.as_str()), Alias::new(to.as_str()));
@@ -89,10 +84,18 @@ fn statement(backend: Backend, table: &str, step: &Step) -> TableAlterStatement 
             );
             def.null();
             // Existing rows read the type's default, as a rebuild would have written it
-            // (a constant default: instant on both engines).
+            // (a constant default: instant on every engine).
             let default = Value::type_default(column.field_type);
             if !default.is_null() {
-                def.default(Expr::val(backend.bind(&default, column.field_type)));
+                let value = backend.bind(&default, column.field_type);
+                if backend == Backend::MySql {
+                    // MySQL takes defaults of TEXT and JSON columns only as expressions
+                    // (sea-query writes a custom default in parentheses).
+                    let literal = sea_query::MysqlQueryBuilder.value_to_string(&value);
+                    def.default(Expr::cust(literal));
+                } else {
+                    def.default(Expr::val(value));
+                }
             }
             alter.add_column(&mut def);
         }
@@ -100,26 +103,58 @@ fn statement(backend: Backend, table: &str, step: &Step) -> TableAlterStatement 
             alter.drop_column(Alias::new(name.as_str()));
         }
     }
-    alter.to_owned()
 }
 
-/// Makes `current` into `plan.next` in place inside `txn` when it can, returning the DDL
-/// run; `None` when the change needs a rebuild (nothing run then).
+/// The `ALTER TABLE`s that make `current` into `plan.next` in place, or `None` when the
+/// change needs a rebuild: one per step on SQLite and PostgreSQL (SQLite takes no more),
+/// all steps in one on MySQL (atomic there, so a crash leaves the old or the new shape).
+pub fn statements(
+    backend: Backend,
+    current: &Collection,
+    plan: &SchemaPlan,
+) -> Option<Vec<TableAlterStatement>> {
+    let steps = steps(backend, current, plan)?;
+    let table = Alias::new(current.name.as_str());
+    if backend == Backend::MySql {
+        if steps.is_empty() {
+            return Some(Vec::new());
+        }
+        let mut alter = Table::alter();
+        alter.table(table);
+        for step in &steps {
+            add_step(backend, &mut alter, step);
+        }
+        return Some(vec![alter]);
+    }
+    Some(
+        steps
+            .iter()
+            .map(|step| {
+                let mut alter = Table::alter();
+                alter.table(table.clone());
+                add_step(backend, &mut alter, step);
+                alter
+            })
+            .collect(),
+    )
+}
+
+/// Makes `current` into `plan.next` in place inside `txn` when it can (SQLite, PostgreSQL),
+/// returning the DDL run; `None` when the change needs a rebuild (nothing run then).
 pub async fn alter_in_transaction(
     txn: &DatabaseTransaction,
     backend: Backend,
     current: &Collection,
     plan: &SchemaPlan,
 ) -> Result<Option<Vec<String>>, RepoError> {
-    let Some(steps) = steps(backend, current, plan) else {
+    let Some(statements) = statements(backend, current, plan) else {
         return Ok(None);
     };
     let builder = backend.db_backend();
-    let mut run = Vec::with_capacity(steps.len());
-    for step in &steps {
-        let stmt = statement(backend, current.name.as_str(), step);
-        txn.execute(&stmt).await.map_err(|e| classify(&e))?;
-        run.push(builder.build(&stmt).to_string());
+    let mut run = Vec::with_capacity(statements.len());
+    for stmt in &statements {
+        txn.execute(stmt).await.map_err(|e| classify(&e))?;
+        run.push(builder.build(stmt).to_string());
     }
     Ok(Some(run))
 }
@@ -182,14 +217,30 @@ mod tests {
         ]);
         let sqlite = steps(Backend::Sqlite, &current, &keep_code);
         assert!(matches!(sqlite.as_deref(), Some([Step::Add(_)])));
-        let sql = statement(
-            Backend::Sqlite,
-            "items",
-            &Step::Add(column("num", FieldType::Decimal { scale: 2 }, true, false)),
+        let decimal = column("num", FieldType::Decimal { scale: 2 }, true, false);
+        let sqlite =
+            |alter: &TableAlterStatement| Backend::Sqlite.db_backend().build(alter).to_string();
+        let mut alter = Table::alter();
+        alter.table(Alias::new("items"));
+        add_step(Backend::Sqlite, &mut alter, &Step::Add(decimal.clone()));
+        assert!(
+            sqlite(&alter).contains("DEFAULT '0.00'"),
+            "{}",
+            sqlite(&alter)
         );
-        let text = Backend::Sqlite.db_backend().build(&sql).to_string();
-        assert!(text.contains("DEFAULT '0.00'"), "{text}");
-        assert_eq!(steps(Backend::MySql, &current, &keep_code), None);
+        // MySQL: every step in one statement, defaults as expressions.
+        let mysql = statements(Backend::MySql, &current, &change).unwrap_or_default();
+        let text: Vec<String> = mysql
+            .iter()
+            .map(|a| Backend::MySql.db_backend().build(a).to_string())
+            .collect();
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(
+            text[0].contains("RENAME COLUMN")
+                && text[0].contains("DROP COLUMN")
+                && text[0].contains("DEFAULT ('{}')"),
+            "{text:?}"
+        );
     }
 
     #[test]

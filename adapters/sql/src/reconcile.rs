@@ -2,7 +2,7 @@
 //! leftovers, and checks the metadata against the physical tables, so nothing is served
 //! wrong.
 
-use moon_domain::RepoError;
+use moon_domain::{Collection, RepoError};
 use sea_orm::ConnectionTrait;
 use sea_query::{Alias, Table};
 
@@ -10,7 +10,8 @@ use crate::connect::SqlDatabase;
 use crate::dialect::{Backend, get};
 use crate::error::classify;
 use crate::rebuild::{OLD_TABLE, REBUILD_TABLE};
-use crate::{adopt, metadata};
+use crate::table::{CREATED_AT, ID, PKID, UPDATED_AT, VERSION};
+use crate::{adopt, catalogue, metadata};
 
 /// The physical tables of the database, lowercase.
 ///
@@ -65,6 +66,33 @@ pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
     Ok(())
 }
 
+/// Whether an in-place change's `ALTER TABLE` ran: the table's user columns are the
+/// intent's and no longer the stored schema's (a rebuild's intent never passes this while
+/// its swap is undone: its table still has the stored columns).
+async fn altered_in_place(
+    db: &SqlDatabase,
+    intent: &Collection,
+    stored: &[Collection],
+) -> Result<bool, RepoError> {
+    let Some(before) = stored.iter().find(|c| c.name == intent.name) else {
+        return Ok(false);
+    };
+    let system = [PKID, ID, CREATED_AT, UPDATED_AT, VERSION];
+    let mut physical: Vec<String> = catalogue::columns(db, intent.name.as_str())
+        .await?
+        .into_iter()
+        .map(|c| c.name.to_ascii_lowercase())
+        .filter(|name| !system.contains(&name.as_str()))
+        .collect();
+    physical.sort_unstable();
+    let names = |c: &Collection| {
+        let mut names: Vec<String> = c.columns.iter().map(|col| col.name.to_string()).collect();
+        names.sort_unstable();
+        names
+    };
+    Ok(physical == names(intent) && physical != names(before))
+}
+
 /// Finishes or undoes a schema change a crash interrupted (MySQL marks and intents) and drops
 /// its leftover tables. Only run while no change can be in progress: at start-up and under
 /// the database-wide change lock (`startup`).
@@ -74,9 +102,11 @@ pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
 pub async fn recover_interrupted(db: &SqlDatabase) -> Result<(), RepoError> {
     let tables = physical_tables(db).await?;
     crate::change_marks::clear_changing_marks(&db.writer).await?;
+    let stored = metadata::load_all(db).await?;
     for intent in metadata::load_intents(db).await? {
-        if tables.iter().any(|t| t == OLD_TABLE) {
-            // The swap happened; the metadata write did not. Finish it.
+        let swapped = tables.iter().any(|t| t == OLD_TABLE);
+        if swapped || altered_in_place(db, &intent, &stored).await? {
+            // The swap (or the in-place ALTER) happened; the metadata write did not. Finish it.
             metadata::update(&db.writer, &intent).await?;
             tracing::warn!(collection = %intent.name, version = intent.version, "finished an interrupted schema change");
         } else {
