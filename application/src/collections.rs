@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use moon_domain::ports::{CollectionRepository, RecordRepository, SchemaRegistry};
 use moon_domain::{
-    Collection, CollectionName, Column, FieldError, ListQuery, RepoError, SchemaChange,
-    check_columns,
+    Collection, CollectionName, Column, FieldError, Index, ListQuery, RepoError, SchemaChange,
+    check_columns, check_indexes,
 };
 
 use crate::error::AppError;
@@ -126,16 +126,20 @@ impl CollectionService {
         Ok(changed)
     }
 
-    /// Creates a collection with `columns`.
+    /// Creates a collection with `columns` and `indexes`.
     ///
     /// # Errors
-    /// Duplicate name, too many collections or columns, bad columns, or a database failure.
+    /// Duplicate name, too many collections or columns, bad columns or indexes, or a
+    /// database failure.
     pub async fn create(
         &self,
         name: CollectionName,
         columns: Vec<Column>,
+        indexes: Vec<Index>,
     ) -> Result<Arc<Collection>, AppError> {
         check_columns(&columns, self.limits.max_columns)?;
+        check_indexes(&columns, &indexes, |i| format!("indexes[{i}]"))
+            .map_err(|e| AppError::Validation(vec![e]))?;
         let _guard = self.gate.schema_change().await;
         if self.registry.get(name.as_str()).is_some() {
             return Err(AppError::DuplicateCollection(name.to_string()));
@@ -148,6 +152,7 @@ impl CollectionService {
         let mut collection = Collection {
             name,
             columns,
+            indexes,
             version: 1,
         };
         // Another process may have made it since this one's registry was loaded.

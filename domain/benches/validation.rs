@@ -27,6 +27,7 @@ fn ten_field_collection() -> Collection {
             col("released_at", FieldType::Datetime),
             col("attributes", FieldType::Json),
         ],
+        indexes: Vec::new(),
         version: 1,
     }
 }

@@ -12,12 +12,13 @@ pub struct Column {
     pub unique: bool,
 }
 
-/// A collection: its name, its user columns in order, and its schema version
-/// (bumped by every change to it; ETags and cursors use it).
+/// A collection: its name, its user columns in order, its declared indexes, and its schema
+/// version (bumped by every change to it; ETags and cursors use it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Collection {
     pub name: CollectionName,
     pub columns: Vec<Column>,
+    pub indexes: Vec<crate::index::Index>,
     pub version: u64,
 }
 

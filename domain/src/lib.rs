@@ -7,6 +7,7 @@ pub mod collection;
 pub mod error;
 pub mod field_type;
 pub mod idempotency;
+pub mod index;
 pub mod name;
 pub mod portable;
 pub mod ports;
@@ -23,6 +24,7 @@ pub use collection::{Collection, Column};
 pub use error::{FieldError, FieldErrorKind, QueryError, RepoError};
 pub use field_type::FieldType;
 pub use idempotency::{IdempotencyKey, Reservation, StoredAnswer};
+pub use index::{Index, IndexKey, IndexName, check_indexes};
 pub use name::{CollectionName, ColumnName, NameError};
 pub use query::{
     Aggregate, Cursor, Field, Filter, FilterOp, ListQuery, QueryLimits, Sort, SystemField,

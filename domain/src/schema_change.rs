@@ -3,6 +3,8 @@
 
 use crate::collection::{Collection, Column};
 use crate::error::FieldError;
+use crate::field_type::FieldType;
+use crate::index::{Index, IndexName, check_indexes};
 use crate::name::ColumnName;
 
 /// Why a schema (new or changed) was refused.
@@ -21,13 +23,16 @@ pub struct ColumnRename {
     pub to: ColumnName,
 }
 
-/// A whole `collections:update` request, already parsed into names and columns.
+/// A whole `collections:update` request, already parsed into names and columns; the index
+/// changes apply after the column changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SchemaChange {
     pub rename: Vec<ColumnRename>,
     pub modify: Vec<Column>,
     pub add: Vec<Column>,
     pub remove: Vec<ColumnName>,
+    pub add_indexes: Vec<Index>,
+    pub remove_indexes: Vec<IndexName>,
 }
 
 /// One column of the next schema and where its data comes from.
@@ -100,6 +105,8 @@ impl SchemaChange {
             && self.modify.is_empty()
             && self.add.is_empty()
             && self.remove.is_empty()
+            && self.add_indexes.is_empty()
+            && self.remove_indexes.is_empty()
     }
 
     /// Plans this change against `current`.
@@ -114,7 +121,7 @@ impl SchemaChange {
         if self.is_empty() {
             return Err(field(
                 "name",
-                "nothing to change: give rename_columns, modify_columns, add_columns or remove_columns",
+                "nothing to change: give rename_columns, modify_columns, add_columns, remove_columns, add_indexes or remove_indexes",
             ));
         }
         let mut cols: Vec<PlannedColumn> = current
@@ -185,15 +192,89 @@ impl SchemaChange {
             return Err(SchemaError::TooManyColumns { max: max_columns });
         }
         check_unique_count(&columns, "columns")?;
+        let indexes = self.plan_indexes(current, &columns)?;
         let next = Collection {
             name: current.name.clone(),
             columns,
+            indexes,
             version: current.version + 1,
         };
         Ok(SchemaPlan {
             next,
             columns: cols,
         })
+    }
+}
+
+impl SchemaChange {
+    /// The next indexes: the current ones with renamed columns renamed in them, less the
+    /// removed, plus the added; an index may not outlive its column nor cover a json one.
+    fn plan_indexes(
+        &self,
+        current: &Collection,
+        columns: &[Column],
+    ) -> Result<Vec<Index>, SchemaError> {
+        let mut indexes = current.indexes.clone();
+        for rename in &self.rename {
+            for key in indexes.iter_mut().flat_map(|ix| ix.keys.iter_mut()) {
+                if key.field == rename.from.as_str() {
+                    key.field = rename.to.to_string();
+                }
+            }
+        }
+        for (i, name) in self.remove_indexes.iter().enumerate() {
+            let Some(at) = indexes.iter().position(|ix| &ix.name == name) else {
+                return Err(field(
+                    format!("remove_indexes[{i}]"),
+                    format!("no index '{name}'"),
+                ));
+            };
+            indexes.remove(at);
+        }
+        for index in &indexes {
+            for key in index.keys.iter().filter(|k| !k.is_system()) {
+                let column = columns.iter().find(|c| c.name.as_str() == key.field);
+                let named = |list: &[ColumnName]| list.iter().position(|n| n.as_str() == key.field);
+                match column {
+                    None => {
+                        let at = named(&self.remove).unwrap_or_default();
+                        return Err(field(
+                            format!("remove_columns[{at}]"),
+                            format!(
+                                "column '{}' is in index '{}': remove the index first (remove_indexes)",
+                                key.field, index.name
+                            ),
+                        ));
+                    }
+                    Some(c) if c.field_type == FieldType::Json => {
+                        let at = self
+                            .modify
+                            .iter()
+                            .position(|m| m.name.as_str() == key.field)
+                            .unwrap_or_default();
+                        return Err(field(
+                            format!("modify_columns[{at}].type"),
+                            format!(
+                                "column '{}' is in index '{}' and cannot become json",
+                                key.field, index.name
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let kept = indexes.len();
+        indexes.extend(self.add_indexes.iter().cloned());
+        check_indexes(columns, &indexes, |i| {
+            if i >= kept {
+                format!("add_indexes[{}]", i - kept)
+            } else {
+                "indexes".to_owned()
+            }
+        })
+        .map_err(SchemaError::Field)?;
+        Ok(indexes)
     }
 }
 
@@ -227,6 +308,7 @@ mod tests {
                 col("alpha", FieldType::String),
                 col("beta", FieldType::Integer),
             ],
+            indexes: Vec::new(),
             version: 3,
         }
     }
@@ -241,6 +323,7 @@ mod tests {
             modify: vec![col("gamma", FieldType::Integer)],
             add: vec![col("delta", FieldType::Boolean)],
             remove: vec![name("beta")],
+            ..Default::default()
         };
         let plan = change
             .plan(&current(), 100)

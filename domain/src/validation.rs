@@ -119,6 +119,7 @@ mod tests {
                 col("meta", FieldType::Json, true),
                 col("seen_at", FieldType::Datetime, true),
             ],
+            indexes: Vec::new(),
             version: 1,
         }
     }

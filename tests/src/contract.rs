@@ -26,6 +26,7 @@ pub fn items() -> Collection {
             column("seen_at", FieldType::Datetime, true, false),
             column("meta", FieldType::Json, true, false),
         ],
+        indexes: Vec::new(),
         version: 1,
     }
 }
@@ -367,6 +368,7 @@ async fn alter_story(
         )],
         add: vec![column("note", FieldType::String, true, false)],
         remove: vec![column_name("active")],
+        ..SchemaChange::default()
     };
     let plan = change.plan(&schema, 100).unwrap_or_else(|e| panic!("{e}"));
     let statements = collections

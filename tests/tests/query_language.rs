@@ -27,7 +27,7 @@ async fn setup(engine: Engine) -> (TestDatabase, SqlDatabase, CollectionService,
         column("doc", FieldType::Json, true, false),
     ];
     collections
-        .create(collection_name("things"), columns)
+        .create(collection_name("things"), columns, Vec::new())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     (test_db, db, collections, records)

@@ -2,7 +2,7 @@
 //! bodies, and collections written back for `collections:get` and `:schema`.
 
 use moon_domain::field_type::MAX_DECIMAL_SCALE;
-use moon_domain::{Collection, CollectionName, Column, ColumnName, FieldType};
+use moon_domain::{Collection, CollectionName, Column, ColumnName, FieldType, Index, IndexKey};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
@@ -97,6 +97,67 @@ pub fn columns(json: Option<Json>, field: &str) -> Result<Vec<Column>, ApiError>
     }
 }
 
+/// Parses one index definition found at `path` (e.g. `indexes[0]`): a name, `columns`
+/// (`"-price"` descending), `unique`.
+///
+/// # Errors
+/// `UNKNOWN_FIELD` or `VALIDATION_ERROR` naming the exact key.
+pub fn index(json: Json, path: &str) -> Result<Index, ApiError> {
+    let prefix = format!("{path}.");
+    let mut map = object(json, &["name", "columns", "unique"], &prefix)?;
+    let raw_name: String = required(&mut map, "name", &prefix, "a string")?;
+    let name = ColumnName::parse(&raw_name).map_err(|e| {
+        ApiError::invalid(
+            &format!("{prefix}name"),
+            format!("invalid index name '{raw_name}': {e}"),
+        )
+    })?;
+    let keys: Vec<String> = required(
+        &mut map,
+        "columns",
+        &prefix,
+        "an array of column names ('-' first for descending)",
+    )?;
+    let unique = optional(&mut map, "unique", &prefix, "true or false")?.unwrap_or(false);
+    Ok(Index {
+        name,
+        keys: keys.iter().map(|k| IndexKey::parse(k)).collect(),
+        unique,
+    })
+}
+
+/// Parses a JSON array of index definitions found at `field`.
+///
+/// # Errors
+/// `VALIDATION_ERROR` when not an array, or naming the first bad index key.
+pub fn indexes(json: Option<Json>, field: &str) -> Result<Vec<Index>, ApiError> {
+    match json {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| index(item, &format!("{field}[{i}]")))
+            .collect(),
+        Some(_) => Err(ApiError::invalid(
+            field,
+            format!("{field} must be an array of indexes"),
+        )),
+    }
+}
+
+/// The indexes as `collections:get` and `:schema` show them (the form they are declared in).
+#[must_use]
+pub fn indexes_view(collection: &Collection) -> Json {
+    collection
+        .indexes
+        .iter()
+        .map(|ix| {
+            let columns: Vec<String> = ix.keys.iter().map(IndexKey::wire).collect();
+            json!({"name": ix.name, "columns": columns, "unique": ix.unique})
+        })
+        .collect()
+}
+
 /// One column as `collections:get` shows it.
 #[derive(Serialize)]
 struct ColumnView<'a> {
@@ -123,7 +184,7 @@ pub fn collection_view(collection: &Collection) -> Json {
             unique: c.unique,
         })
         .collect();
-    json!({ "name": collection.name, "columns": columns })
+    json!({ "name": collection.name, "columns": columns, "indexes": indexes_view(collection) })
 }
 
 /// The fields `:schema` lists: the system fields, then the user columns.

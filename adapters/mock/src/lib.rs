@@ -109,6 +109,7 @@ pub mod fixtures {
                 column("price", FieldType::Decimal { scale: 2 }, true, false),
                 column("stock", FieldType::Integer, true, false),
             ],
+            indexes: Vec::new(),
             version: 1,
         }
     }

@@ -71,6 +71,7 @@ pub async fn adopt(db: &SqlDatabase, table: &str) -> Result<Option<Collection>, 
     let collection = Collection {
         name,
         columns,
+        indexes: Vec::new(),
         version: 1,
     };
     if moon_shaped {

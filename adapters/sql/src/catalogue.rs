@@ -19,6 +19,35 @@ pub struct PhysicalColumn {
     pub scale: Option<u32>,
 }
 
+/// MySQL: Moon's indexes on `table` as `name unique col,col,...` lines, sorted (what a
+/// crashed change's recovery compares with the schema it meant to reach).
+///
+/// # Errors
+/// [`RepoError`] when the catalogue cannot be read.
+pub async fn mysql_indexes(db: &SqlDatabase, table: &str) -> Result<Vec<String>, RepoError> {
+    let sql = "SELECT CAST(index_name AS CHAR), non_unique = 0, \
+         CAST(GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ',') AS CHAR) \
+         FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? \
+         AND index_name LIKE 'moon\\_ix\\_%' GROUP BY index_name, non_unique";
+    let stmt = Statement::from_sql_and_values(db.backend.db_backend(), sql, vec![table.into()]);
+    let rows = db
+        .writer
+        .query_all_raw(stmt)
+        .await
+        .map_err(|e| classify(&e))?;
+    let mut out = rows
+        .iter()
+        .map(|row| {
+            let name = get::<String>(row, 0)?.unwrap_or_default();
+            let unique = get::<bool>(row, 1)?.unwrap_or(false);
+            let columns = get::<String>(row, 2)?.unwrap_or_default();
+            Ok(format!("{name} {unique} {}", columns.to_ascii_lowercase()))
+        })
+        .collect::<Result<Vec<_>, RepoError>>()?;
+    out.sort_unstable();
+    Ok(out)
+}
+
 /// The columns of `table`, in order.
 ///
 /// # Errors

@@ -7,14 +7,14 @@ use async_trait::async_trait;
 use moon_domain::ports::CollectionRepository;
 use moon_domain::{Collection, CollectionName, RepoError, SchemaPlan};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
-use sea_query::{Alias, Table, TableAlterStatement};
+use sea_query::{Alias, Table};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::Backend;
 use crate::error::classify;
 use crate::rebuild::{OLD_TABLE, REBUILD_TABLE, copy_rows, rebuild_in_transaction};
 use crate::startup::ChangeLock;
-use crate::{failpoint, in_place, metadata, reconcile, table};
+use crate::{failpoint, in_place, indexes, metadata, reconcile, table};
 
 /// Collections (DDL + metadata) on a SQL database.
 #[derive(Debug, Clone)]
@@ -82,23 +82,22 @@ impl SqlCollectionRepository {
         &self,
         current: &Collection,
         plan: &SchemaPlan,
-        alters: &[TableAlterStatement],
+        alters: Vec<String>,
         dry_run: bool,
     ) -> Result<Vec<String>, RepoError> {
-        let builder = self.db.backend.db_backend();
-        let statements = alters
-            .iter()
-            .map(|a| builder.build(a).to_string())
-            .collect();
         if dry_run {
-            return Ok(statements);
+            return Ok(alters);
         }
         crate::change_marks::mark_changing(&self.db.writer, current).await?;
         let altered = async {
             metadata::record_intent(&self.db.writer, &plan.next).await?;
             failpoint::hit("mysql_before_alter");
-            for alter in alters {
-                self.run(alter).await?;
+            for alter in &alters {
+                self.db
+                    .writer
+                    .execute_unprepared(alter)
+                    .await
+                    .map_err(|e| classify(&e))?;
             }
             Ok::<(), RepoError>(())
         }
@@ -113,7 +112,7 @@ impl SqlCollectionRepository {
         metadata::update(&txn, &plan.next).await?;
         metadata::clear_intent(&txn, &current.name).await?;
         txn.commit().await.map_err(|e| classify(&e))?;
-        Ok(statements)
+        Ok(alters)
     }
 
     /// MySQL: build and fill the new table, record the intent, swap atomically with
@@ -127,7 +126,7 @@ impl SqlCollectionRepository {
         let backend = self.db.backend;
         if let Some(alters) = in_place::statements(backend, current, plan) {
             return self
-                .alter_mysql_in_place(current, plan, &alters, dry_run)
+                .alter_mysql_in_place(current, plan, alters, dry_run)
                 .await;
         }
         let name = current.name.as_str();
@@ -235,6 +234,13 @@ impl CollectionRepository for SqlCollectionRepository {
         }
         let txn = self.begin_change().await?;
         txn.execute(&stmt).await.map_err(|e| classify(&e))?;
+        for index in &collection.indexes {
+            let sql =
+                indexes::create_sql(self.db.backend, collection, index, collection.name.as_str());
+            txn.execute_unprepared(&sql)
+                .await
+                .map_err(|e| classify(&e))?;
+        }
         let version = metadata::insert(&txn, collection).await?;
         txn.commit().await.map_err(|e| classify(&e))?;
         Ok(version)

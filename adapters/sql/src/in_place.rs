@@ -9,6 +9,7 @@ use sea_query::{Alias, ColumnDef, Expr, QueryBuilder, Table, TableAlterStatement
 
 use crate::dialect::Backend;
 use crate::error::classify;
+use crate::indexes;
 
 /// One `ALTER TABLE` of an in-place change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,38 +106,70 @@ fn add_step(backend: Backend, alter: &mut TableAlterStatement, step: &Step) {
     }
 }
 
-/// The `ALTER TABLE`s that make `current` into `plan.next` in place, or `None` when the
-/// change needs a rebuild: one per step on SQLite and PostgreSQL (SQLite takes no more),
-/// all steps in one on MySQL (atomic there, so a crash leaves the old or the new shape).
+/// The DDL that makes `current` into `plan.next` in place, or `None` when the change needs
+/// a rebuild. SQLite and PostgreSQL: the indexes going away are dropped first (SQLite cannot
+/// drop an indexed column), then one `ALTER TABLE` per column step (SQLite takes no more),
+/// then the new indexes. MySQL: all of it as one `ALTER TABLE`, atomic there, so a crash
+/// leaves the old shape or the new.
 pub fn statements(
     backend: Backend,
     current: &Collection,
     plan: &SchemaPlan,
-) -> Option<Vec<TableAlterStatement>> {
+) -> Option<Vec<String>> {
     let steps = steps(backend, current, plan)?;
+    let (dropped, created) = indexes::changes(current, plan);
+    let builder = backend.db_backend();
     let table = Alias::new(current.name.as_str());
+    let alter_of = |step: &Step| {
+        let mut alter = Table::alter();
+        alter.table(table.clone());
+        add_step(backend, &mut alter, step);
+        alter
+    };
     if backend == Backend::MySql {
-        if steps.is_empty() {
+        let mut clauses: Vec<String> = dropped
+            .iter()
+            .map(|ix| indexes::mysql_drop_clause(current, ix))
+            .collect();
+        if !steps.is_empty() {
+            let mut alter = Table::alter();
+            alter.table(table.clone());
+            for step in &steps {
+                add_step(backend, &mut alter, step);
+            }
+            let sql = builder.build(&alter).to_string();
+            let prefix = format!("ALTER TABLE `{}` ", current.name);
+            clauses.push(sql.strip_prefix(&prefix).unwrap_or(&sql).to_owned());
+        }
+        clauses.extend(
+            created
+                .iter()
+                .map(|ix| indexes::mysql_add_clause(&plan.next, ix)),
+        );
+        if clauses.is_empty() {
             return Some(Vec::new());
         }
-        let mut alter = Table::alter();
-        alter.table(table);
-        for step in &steps {
-            add_step(backend, &mut alter, step);
-        }
-        return Some(vec![alter]);
+        return Some(vec![format!(
+            "ALTER TABLE `{}` {}",
+            current.name,
+            clauses.join(", ")
+        )]);
     }
-    Some(
+    let mut run: Vec<String> = dropped
+        .iter()
+        .map(|ix| indexes::drop_sql(backend, current, ix))
+        .collect();
+    run.extend(
         steps
             .iter()
-            .map(|step| {
-                let mut alter = Table::alter();
-                alter.table(table.clone());
-                add_step(backend, &mut alter, step);
-                alter
-            })
-            .collect(),
-    )
+            .map(|step| builder.build(&alter_of(step)).to_string()),
+    );
+    run.extend(
+        created
+            .iter()
+            .map(|ix| indexes::create_sql(backend, &plan.next, ix, current.name.as_str())),
+    );
+    Some(run)
 }
 
 /// Makes `current` into `plan.next` in place inside `txn` when it can (SQLite, PostgreSQL),
@@ -150,13 +183,12 @@ pub async fn alter_in_transaction(
     let Some(statements) = statements(backend, current, plan) else {
         return Ok(None);
     };
-    let builder = backend.db_backend();
-    let mut run = Vec::with_capacity(statements.len());
-    for stmt in &statements {
-        txn.execute(stmt).await.map_err(|e| classify(&e))?;
-        run.push(builder.build(stmt).to_string());
+    for sql in &statements {
+        txn.execute_unprepared(sql)
+            .await
+            .map_err(|e| classify(&e))?;
     }
-    Ok(Some(run))
+    Ok(Some(statements))
 }
 
 #[cfg(test)]
@@ -177,6 +209,7 @@ mod tests {
         Collection {
             name: CollectionName::parse("items").unwrap_or_else(|e| panic!("{e}")),
             columns,
+            indexes: Vec::new(),
             version: 1,
         }
     }
@@ -229,11 +262,7 @@ mod tests {
             sqlite(&alter)
         );
         // MySQL: every step in one statement, defaults as expressions.
-        let mysql = statements(Backend::MySql, &current, &change).unwrap_or_default();
-        let text: Vec<String> = mysql
-            .iter()
-            .map(|a| Backend::MySql.db_backend().build(a).to_string())
-            .collect();
+        let text = statements(Backend::MySql, &current, &change).unwrap_or_default();
         assert_eq!(text.len(), 1, "{text:?}");
         assert!(
             text[0].contains("RENAME COLUMN")

@@ -16,6 +16,7 @@ mod failpoint;
 mod health;
 mod idempotency;
 mod in_place;
+mod indexes;
 mod listener;
 mod login_failures;
 mod metadata;

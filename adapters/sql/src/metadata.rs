@@ -1,7 +1,9 @@
 //! The `moon_collections` system table: each collection's schema as the API sees it,
 //! the source of truth the registry is loaded from.
 
-use moon_domain::{Collection, CollectionName, Column, ColumnName, FieldType, RepoError};
+use moon_domain::{
+    Collection, CollectionName, Column, ColumnName, FieldType, Index, IndexKey, RepoError,
+};
 use sea_orm::ConnectionTrait;
 use sea_query::{Alias, ColumnDef, Expr, ExprTrait, Query, Table};
 use serde::{Deserialize, Serialize};
@@ -112,11 +114,34 @@ async fn load_from(db: &SqlDatabase, table: &str) -> Result<Vec<Collection>, Rep
         .collect()
 }
 
+/// One index as stored in the metadata (keys in their wire form, `-` descending).
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredIndex {
+    name: String,
+    columns: Vec<String>,
+    unique: bool,
+}
+
+/// The stored schema: the column list alone (as every version before indexes wrote it),
+/// or columns with indexes.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum StoredSchema {
+    Columns(Vec<StoredColumn>),
+    WithIndexes {
+        columns: Vec<StoredColumn>,
+        indexes: Vec<StoredIndex>,
+    },
+}
+
 fn decode(name: &str, version: i64, columns: &str) -> Result<Collection, RepoError> {
     let bad = |why: String| internal(format!("metadata of '{name}': {why}"));
     let name = CollectionName::parse(name).map_err(|e| bad(e.to_string()))?;
-    let stored: Vec<StoredColumn> =
-        serde_json::from_str(columns).map_err(|e| bad(e.to_string()))?;
+    let (stored, stored_indexes) =
+        match serde_json::from_str(columns).map_err(|e| bad(e.to_string()))? {
+            StoredSchema::Columns(columns) => (columns, Vec::new()),
+            StoredSchema::WithIndexes { columns, indexes } => (columns, indexes),
+        };
     let columns = stored
         .into_iter()
         .map(|c| {
@@ -129,16 +154,27 @@ fn decode(name: &str, version: i64, columns: &str) -> Result<Collection, RepoErr
             })
         })
         .collect::<Result<Vec<_>, RepoError>>()?;
+    let indexes = stored_indexes
+        .into_iter()
+        .map(|ix| {
+            Ok(Index {
+                name: ColumnName::parse(&ix.name).map_err(|e| bad(e.to_string()))?,
+                keys: ix.columns.iter().map(|k| IndexKey::parse(k)).collect(),
+                unique: ix.unique,
+            })
+        })
+        .collect::<Result<Vec<_>, RepoError>>()?;
     Ok(Collection {
         name,
         columns,
+        indexes,
         // A negative version marks a MySQL change in progress (see `mark_changing`).
         version: Ord::max(version.unsigned_abs(), 1),
     })
 }
 
 fn encode(collection: &Collection) -> Result<String, RepoError> {
-    let stored: Vec<StoredColumn> = collection
+    let columns: Vec<StoredColumn> = collection
         .columns
         .iter()
         .map(|c| StoredColumn {
@@ -149,6 +185,20 @@ fn encode(collection: &Collection) -> Result<String, RepoError> {
             unique: c.unique,
         })
         .collect();
+    let stored = if collection.indexes.is_empty() {
+        StoredSchema::Columns(columns)
+    } else {
+        let indexes = collection
+            .indexes
+            .iter()
+            .map(|ix| StoredIndex {
+                name: ix.name.to_string(),
+                columns: ix.keys.iter().map(IndexKey::wire).collect(),
+                unique: ix.unique,
+            })
+            .collect();
+        StoredSchema::WithIndexes { columns, indexes }
+    };
     serde_json::to_string(&stored).map_err(internal)
 }
 

@@ -275,6 +275,7 @@ mod rendering {
         let collection = Collection {
             name: CollectionName::parse("things").unwrap_or_else(|e| panic!("{e}")),
             columns: vec![price],
+            indexes: Vec::new(),
             version: 1,
         };
         let field = Field::resolve(&collection, "price")

@@ -56,12 +56,21 @@ pub async fn rebuild_in_transaction(
             .await
             .map_err(|e| classify(&e))?;
     }
-    Ok(vec![
+    let mut statements = vec![
         builder.build(&create).to_string(),
         format!("-- copy {copied} rows from \"{name}\", converting changed columns"),
         builder.build(&drop).to_string(),
         builder.build(&rename).to_string(),
-    ])
+    ];
+    // The old table's indexes went with it; the next schema's are made on the new one.
+    for index in &plan.next.indexes {
+        let sql = crate::indexes::create_sql(backend, &plan.next, index, name);
+        txn.execute_unprepared(&sql)
+            .await
+            .map_err(|e| classify(&e))?;
+        statements.push(sql);
+    }
+    Ok(statements)
 }
 
 /// Copies every row of `current` into the rebuild table, converting each planned column.

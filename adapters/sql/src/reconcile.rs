@@ -66,9 +66,10 @@ pub async fn repair(db: &SqlDatabase) -> Result<(), RepoError> {
     Ok(())
 }
 
-/// Whether an in-place change's `ALTER TABLE` ran: the table's user columns are the
-/// intent's and no longer the stored schema's (a rebuild's intent never passes this while
-/// its swap is undone: its table still has the stored columns).
+/// Whether an in-place change's `ALTER TABLE` ran (MySQL): the table's user columns and
+/// indexes are the intent's and no longer the stored schema's (a rebuild's intent never
+/// passes this while its swap is undone: its table still has the stored shape). Index key
+/// directions are not compared: a change of direction alone reads as undone.
 async fn altered_in_place(
     db: &SqlDatabase,
     intent: &Collection,
@@ -90,7 +91,23 @@ async fn altered_in_place(
         names.sort_unstable();
         names
     };
-    Ok(physical == names(intent) && physical != names(before))
+    let indexes = |c: &Collection| {
+        let mut lines: Vec<String> = c
+            .indexes
+            .iter()
+            .map(|ix| {
+                let keys: Vec<&str> = ix.keys.iter().map(|k| k.field.as_str()).collect();
+                let name = crate::indexes::physical_name(db.backend, c.name.as_str(), ix);
+                format!("{name} {} {}", ix.unique, keys.join(","))
+            })
+            .collect();
+        lines.sort_unstable();
+        lines
+    };
+    let physical_indexes = catalogue::mysql_indexes(db, intent.name.as_str()).await?;
+    let state = |c: &Collection| (names(c), indexes(c));
+    let now = (physical, physical_indexes);
+    Ok(now == state(intent) && now != state(before))
 }
 
 /// Finishes or undoes a schema change a crash interrupted (MySQL marks and intents) and drops

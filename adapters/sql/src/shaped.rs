@@ -102,6 +102,7 @@ mod tests {
                 nullable: true,
                 unique: false,
             }],
+            indexes: Vec::new(),
             version: 1,
         }
     }

@@ -69,6 +69,12 @@ pub fn create_statement(
         }
         stmt.col(&mut def);
     }
+    if backend == Backend::MySql {
+        // Inline, so the table and its indexes come in one atomic statement.
+        for mut index in crate::indexes::mysql_inline(collection) {
+            stmt.index(&mut index);
+        }
+    }
     stmt.to_owned()
 }
 
@@ -137,6 +143,7 @@ mod tests {
                 nullable: false,
                 unique: true,
             }],
+            indexes: Vec::new(),
             version: 1,
         };
         let sql = create_statement(Backend::Sqlite, "products", &collection)

@@ -132,6 +132,7 @@ mod tests {
                 nullable: true,
                 unique: false,
             }],
+            indexes: Vec::new(),
             version: 1,
         };
         let price = Field::resolve(&collection, "price")

@@ -338,6 +338,7 @@ mod tests {
                 col("active", FieldType::Boolean),
                 col("meta", FieldType::Json),
             ],
+            indexes: Vec::new(),
             version: 1,
         }
     }

@@ -299,6 +299,7 @@ mod tests {
                             unique: false,
                         })
                         .collect(),
+                    indexes: Vec::new(),
                     version: 1,
                 })
             })

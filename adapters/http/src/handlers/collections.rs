@@ -10,14 +10,16 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::input::{json_body, object, optional, query_params, required};
 use crate::reply::Reply;
-use crate::schema_dto::{collection_name, collection_view, column_name, columns};
+use crate::schema_dto::{collection_name, collection_view, column_name, columns, indexes};
 
-const UPDATE_KEYS: [&str; 5] = [
+const UPDATE_KEYS: [&str; 7] = [
     "name",
     "rename_columns",
     "modify_columns",
     "add_columns",
     "remove_columns",
+    "add_indexes",
+    "remove_indexes",
 ];
 
 pub async fn list(state: &AppState, req: &Request) -> Result<Reply, ApiError> {
@@ -48,13 +50,14 @@ pub async fn create(state: &AppState, req: &mut Request) -> Result<Reply, ApiErr
     query_params(req, &[])?;
     let mut body = object(
         json_body(req, state.max_body_bytes).await?,
-        &["name", "columns"],
+        &["name", "columns", "indexes"],
         "",
     )?;
     let raw: String = required(&mut body, "name", "", "a string")?;
     let name = collection_name(&raw, "name")?;
     let columns = columns(body.remove("columns"), "columns")?;
-    let collection = state.collections.create(name, columns).await?;
+    let indexes = indexes(body.remove("indexes"), "indexes")?;
+    let collection = state.collections.create(name, columns, indexes).await?;
     Ok(Reply::json(
         StatusCode::CREATED,
         &json!({
@@ -78,6 +81,8 @@ pub async fn update(state: &AppState, req: &mut Request) -> Result<Reply, ApiErr
         modify: columns(body.remove("modify_columns"), "modify_columns")?,
         add: columns(body.remove("add_columns"), "add_columns")?,
         remove: removals(&mut body)?,
+        add_indexes: indexes(body.remove("add_indexes"), "add_indexes")?,
+        remove_indexes: index_removals(&mut body)?,
     };
     match state.collections.update(&name, &change, dry_run).await? {
         AlterOutcome::Applied(collection) => Ok(Reply::ok(&json!({
@@ -140,5 +145,24 @@ fn removals(
         .iter()
         .enumerate()
         .map(|(i, raw)| column_name(raw, &format!("remove_columns[{i}]")))
+        .collect()
+}
+
+fn index_removals(
+    body: &mut serde_json::Map<String, Json>,
+) -> Result<Vec<moon_domain::IndexName>, ApiError> {
+    let names: Vec<String> =
+        optional(body, "remove_indexes", "", "an array of index names")?.unwrap_or_default();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            moon_domain::IndexName::parse(raw).map_err(|e| {
+                ApiError::invalid(
+                    &format!("remove_indexes[{i}]"),
+                    format!("invalid index name '{raw}': {e}"),
+                )
+            })
+        })
         .collect()
 }

@@ -14,7 +14,7 @@ use crate::handlers::batch;
 use crate::input::{json_body, object, query_params, required};
 use crate::record_view::{RecordView, RecordsView};
 use crate::reply::Reply;
-use crate::schema_dto::schema_fields;
+use crate::schema_dto::{indexes_view, schema_fields};
 
 #[derive(Serialize)]
 struct DataReply<'a, T: Serialize> {
@@ -111,6 +111,7 @@ pub async fn schema(state: &AppState, req: &Request, name: &str) -> Result<Reply
     Ok(Reply::ok(&json!({
         "collection": collection.name,
         "fields": schema_fields(&collection),
+        "indexes": indexes_view(&collection),
         "total": total,
     })))
 }

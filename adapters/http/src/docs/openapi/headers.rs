@@ -6,9 +6,13 @@ use serde_json::{Map, Value as Json, json};
 
 /// Every error status an operation may list; each is one shared answer in
 /// `components/responses`.
-pub(super) const ERROR_STATUSES: [&str; 10] = [
-    "400", "401", "403", "404", "409", "412", "413", "415", "429", "503",
+pub(super) const ERROR_STATUSES: [&str; 12] = [
+    "400", "401", "403", "404", "409", "412", "413", "414", "415", "429", "431", "503",
 ];
+
+/// What any request may be answered, whatever its operation: a request target over 16 KiB
+/// (`414`) or headers over 32 KiB (`431`), refused before routing.
+const ANY_REQUEST: [&str; 2] = ["414", "431"];
 
 fn header(name: &str) -> Json {
     json!({"$ref": format!("#/components/headers/{name}")})
@@ -123,13 +127,17 @@ pub(super) fn error_answer(status: &str) -> Json {
     json!({"$ref": format!("#/components/responses/Error{status}")})
 }
 
-/// Adds the common headers to each answer of `operation` written in place (the shared
-/// error answers have theirs); `extra` adds more to the answers of `statuses`.
+/// Adds the answers any request may get (414, 431) to `operation`, and the common headers to
+/// each answer written in place (the shared error answers have theirs); `extra` adds more to
+/// the answers of `statuses`.
 pub(super) fn annotate(operation: &mut Json, extra: &[AnswerHeader]) {
     let secured = operation.get("security") != Some(&json!([]));
     let Some(responses) = operation.get_mut("responses").and_then(Json::as_object_mut) else {
         return;
     };
+    for status in ANY_REQUEST {
+        responses.insert(status.to_owned(), error_answer(status));
+    }
     for (status, answer) in responses.iter_mut() {
         let Some(answer) = answer.as_object_mut() else {
             continue;

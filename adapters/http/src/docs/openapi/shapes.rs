@@ -162,10 +162,12 @@ pub(super) fn components() -> Map<String, Json> {
     map.insert("WebhookEvent".into(), event());
     map.insert("WebhookEventList".into(), list("events", "WebhookEvent"));
     map.insert("ColumnDefinition".into(), column_definition());
+    map.insert("IndexDefinition".into(), index_definition());
     map.insert(
         "Collection".into(),
-        json!({"type": "object", "required": ["name", "columns"], "properties": {"name": {"type": "string"},
-            "columns": {"type": "array", "items": {"$ref": "#/components/schemas/ColumnDefinition"}}}}),
+        json!({"type": "object", "required": ["name", "columns", "indexes"], "properties": {"name": {"type": "string"},
+            "columns": {"type": "array", "items": {"$ref": "#/components/schemas/ColumnDefinition"}},
+            "indexes": {"type": "array", "items": {"$ref": "#/components/schemas/IndexDefinition"}}}}),
     );
     map.insert("CollectionAnswer".into(), wrap("collection", "Collection"));
     map.insert(
@@ -201,4 +203,14 @@ pub(super) fn components() -> Map<String, Json> {
             "problems": {"type": "array", "items": {"type": "object"}}}}),
     );
     map
+}
+
+/// An index as declared and as shown: a name, 1 to 5 keys (`-` first: descending), unique.
+fn index_definition() -> Json {
+    let key = json!({"type": "string", "pattern": "^-?[a-z][a-z0-9_]{1,62}$"});
+    json!({"type": "object", "additionalProperties": false, "required": ["name", "columns"],
+        "properties": {"name": column_name(),
+            "columns": {"type": "array", "items": key, "minItems": 1,
+                "maxItems": moon_domain::index::MAX_INDEX_KEYS, "uniqueItems": true},
+            "unique": {"type": "boolean"}}})
 }

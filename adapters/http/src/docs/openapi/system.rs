@@ -167,6 +167,8 @@ fn docs(page: DocsRoute) -> Op {
 
 fn collections(action: CollectionsAction) -> Op {
     let columns = json!({"type": "array", "items": reference("ColumnDefinition"), "minItems": 1, "maxItems": 100});
+    let indexes = json!({"type": "array", "items": reference("IndexDefinition"),
+        "maxItems": moon_domain::index::MAX_INDEXES});
     match action {
         CollectionsAction::List => op("Every collection", "200", reference("CollectionList")),
         CollectionsAction::Get => by_name(
@@ -180,7 +182,7 @@ fn collections(action: CollectionsAction) -> Op {
         CollectionsAction::Create => {
             op("Create a collection", "201", reference("CollectionAnswer"))
                 .body(object(
-                    json!({"name": collection_name(), "columns": columns}),
+                    json!({"name": collection_name(), "columns": columns, "indexes": indexes}),
                     &["name", "columns"],
                 ))
                 .errors(&["409"])
@@ -202,7 +204,8 @@ fn collections(action: CollectionsAction) -> Op {
             .body(object(
                 json!({"name": collection_name(), "rename_columns": rename,
                     "modify_columns": columns, "add_columns": columns,
-                    "remove_columns": {"type": "array", "items": column_name()}}),
+                    "remove_columns": {"type": "array", "items": column_name()},
+                    "add_indexes": indexes, "remove_indexes": {"type": "array", "items": column_name()}}),
                 &["name"],
             ))
             .errors(&["404", "409"])

@@ -1,0 +1,212 @@
+//! Indexes a collection declares through the API (API.md §3): a name, up to five keys over
+//! its columns or system fields (each ascending or descending), optionally unique.
+
+use crate::collection::{Collection, Column};
+use crate::error::FieldError;
+use crate::field_type::FieldType;
+use crate::name::ColumnName;
+
+/// Keys one index may have.
+pub const MAX_INDEX_KEYS: usize = 5;
+/// Indexes one collection may have (a portable limit: the same on every engine).
+pub const MAX_INDEXES: usize = 32;
+/// The system fields an index may name besides the user columns.
+pub const INDEXABLE_SYSTEM_FIELDS: [&str; 3] = ["id", "created_at", "updated_at"];
+
+/// An index's name, by the column-name rules.
+pub type IndexName = ColumnName;
+
+/// One key of an index: a column or system field, and its direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexKey {
+    pub field: String,
+    pub descending: bool,
+}
+
+impl IndexKey {
+    /// Parses `brand` or `-price` (descending).
+    #[must_use]
+    pub fn parse(raw: &str) -> Self {
+        match raw.strip_prefix('-') {
+            Some(field) => Self {
+                field: field.to_owned(),
+                descending: true,
+            },
+            None => Self {
+                field: raw.to_owned(),
+                descending: false,
+            },
+        }
+    }
+
+    /// The wire form: `brand`, `-price`.
+    #[must_use]
+    pub fn wire(&self) -> String {
+        if self.descending {
+            format!("-{}", self.field)
+        } else {
+            self.field.clone()
+        }
+    }
+
+    /// Whether the key names a system field.
+    #[must_use]
+    pub fn is_system(&self) -> bool {
+        INDEXABLE_SYSTEM_FIELDS.contains(&self.field.as_str())
+    }
+}
+
+/// A declared index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub name: IndexName,
+    pub keys: Vec<IndexKey>,
+    pub unique: bool,
+}
+
+impl Index {
+    /// The user column or system field type of each key in `collection`'s columns.
+    fn key_type(key: &IndexKey, columns: &[Column]) -> Option<FieldType> {
+        if key.is_system() {
+            return Some(if key.field == "id" {
+                FieldType::String
+            } else {
+                FieldType::Datetime
+            });
+        }
+        columns
+            .iter()
+            .find(|c| c.name.as_str() == key.field)
+            .map(|c| c.field_type)
+    }
+
+    /// Whether the index names the column `name`.
+    #[must_use]
+    pub fn covers(&self, name: &str) -> bool {
+        self.keys.iter().any(|k| k.field == name)
+    }
+}
+
+/// Checks `indexes` against `columns`: `path(i)` names the i-th index in errors.
+///
+/// # Errors
+/// The first rule broken: too many, a duplicate name, no or too many keys, a key twice, an
+/// unknown field, or a `json` column (no engine orders JSON documents the same way).
+pub fn check_indexes(
+    columns: &[Column],
+    indexes: &[Index],
+    path: impl Fn(usize) -> String,
+) -> Result<(), FieldError> {
+    if indexes.len() > MAX_INDEXES {
+        return Err(FieldError::invalid(
+            path(MAX_INDEXES),
+            format!("a collection may have at most {MAX_INDEXES} indexes"),
+        ));
+    }
+    for (i, index) in indexes.iter().enumerate() {
+        if indexes[..i].iter().any(|other| other.name == index.name) {
+            return Err(FieldError::invalid(
+                format!("{}.name", path(i)),
+                format!("index '{}' already exists", index.name),
+            ));
+        }
+        if index.keys.is_empty() || index.keys.len() > MAX_INDEX_KEYS {
+            return Err(FieldError::invalid(
+                format!("{}.columns", path(i)),
+                format!("an index has 1 to {MAX_INDEX_KEYS} columns"),
+            ));
+        }
+        for (j, key) in index.keys.iter().enumerate() {
+            let at = format!("{}.columns[{j}]", path(i));
+            if index.keys[..j].iter().any(|k| k.field == key.field) {
+                return Err(FieldError::invalid(
+                    at,
+                    format!("'{}' is in the index twice", key.field),
+                ));
+            }
+            match Index::key_type(key, columns) {
+                None => {
+                    return Err(FieldError::invalid(
+                        at,
+                        format!("no column '{}'", key.field),
+                    ));
+                }
+                Some(FieldType::Json) => {
+                    return Err(FieldError::invalid(
+                        at,
+                        format!("'{}' is a json column, which cannot be indexed", key.field),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Collection {
+    /// The index called `name`, if any.
+    #[must_use]
+    pub fn index(&self, name: &str) -> Option<&Index> {
+        self.indexes.iter().find(|i| i.name.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, field_type: FieldType) -> Column {
+        Column {
+            name: ColumnName::parse(name).unwrap_or_else(|e| panic!("{e}")),
+            field_type,
+            nullable: true,
+            unique: false,
+        }
+    }
+
+    fn index(name: &str, keys: &[&str]) -> Index {
+        Index {
+            name: ColumnName::parse(name).unwrap_or_else(|e| panic!("{e}")),
+            keys: keys.iter().map(|k| IndexKey::parse(k)).collect(),
+            unique: false,
+        }
+    }
+
+    #[test]
+    fn keys_name_columns_or_system_fields_once_and_never_json() {
+        let columns = [
+            column("brand", FieldType::String),
+            column("price", FieldType::Decimal { scale: 2 }),
+            column("specs", FieldType::Json),
+        ];
+        let path = |i: usize| format!("indexes[{i}]");
+        let good = [index("by_brand_price", &["brand", "-price", "created_at"])];
+        assert_eq!(check_indexes(&columns, &good, path), Ok(()));
+        assert_eq!(good[0].keys[1].wire(), "-price");
+        let cases = [
+            (vec![index("bad", &["nope"])], "indexes[0].columns[0]"),
+            (
+                vec![index("bad", &["brand", "-brand"])],
+                "indexes[0].columns[1]",
+            ),
+            (vec![index("bad", &["specs"])], "indexes[0].columns[0]"),
+            (vec![index("bad", &[])], "indexes[0].columns"),
+            (
+                vec![
+                    index("bad", &["id", "brand", "price", "created_at", "updated_at"]),
+                    index("bad", &["id"]),
+                ],
+                "indexes[1].name",
+            ),
+        ];
+        for (indexes, field) in cases {
+            let error = check_indexes(&columns, &indexes, path).err();
+            assert_eq!(
+                error.map(|e| e.field),
+                Some(field.to_owned()),
+                "{indexes:?}"
+            );
+        }
+    }
+}
