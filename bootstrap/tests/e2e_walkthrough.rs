@@ -286,6 +286,10 @@ async fn crash_during_mysql_alter(failpoint: &str, rebuild: bool, expect_new: bo
     let mut change = json!({"name": "products", "rename_columns": [{"old_name": "stock", "new_name": "quantity"}]});
     if rebuild {
         change["modify_columns"] = json!([{"name": "on_sale", "type": "string"}]);
+    } else {
+        // In the same atomic ALTER: recovery compares the table's indexes too.
+        change["add_indexes"] =
+            json!([{"name": "by_quantity", "columns": ["quantity", "-created_at"]}]);
     }
     let crashed = moon
         .http
@@ -307,6 +311,10 @@ async fn crash_during_mysql_alter(failpoint: &str, rebuild: bool, expect_new: bo
         .collect();
     let (status, record) = moon.get(&format!("/products:get?id={id}")).await;
     assert_eq!(status, 200, "{record}");
+    let indexed = schema["collection"]["indexes"]
+        .as_array()
+        .is_some_and(|all| all.iter().any(|ix| ix["name"] == "by_quantity"));
+    assert_eq!(indexed, expect_new && !rebuild, "{schema}");
     if expect_new {
         assert!(
             names.contains(&json!("quantity")) && !names.contains(&json!("stock")),
