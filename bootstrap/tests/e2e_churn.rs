@@ -313,29 +313,34 @@ async fn schema_changes_under_writers_on_three_mysql_instances() {
     }
 }
 
-/// MariaDB: an instance killed in the middle of a table rebuild leaves its change marked; the
-/// next change through a running instance finds it orphaned (it holds the change lock), undoes
-/// it, and goes ahead, and writes through the running instance work again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_cut_short_by_a_crash_is_recovered_by_the_next_one_on_another_instance() {
+/// Two MariaDB instances over one database, the first armed to abort at `failpoint`, a
+/// collection `kept` with one record; `change` is sent to the doomed one, which dies before
+/// answering, and the dead instance's mark then refuses writes through the other.
+struct CutShort {
+    db: TestDatabase,
+    doomed: Moon,
+    b: Moon,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn cut_short(failpoint: &str, change_body: &Json) -> Option<CutShort> {
     if !Engine::configured().contains(&Engine::MySql) {
         eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): not run");
-        return;
+        return None;
     }
     let engine = Engine::MySql;
     let db = TestDatabase::create(engine).await;
-    let (dir_a, dir_b) = (tempfile::tempdir(), tempfile::tempdir());
-    let (dir_a, dir_b) = (
-        dir_a.unwrap_or_else(|e| panic!("{e}")),
-        dir_b.unwrap_or_else(|e| panic!("{e}")),
+    let dirs = (
+        tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
+        tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
     );
     let quiet = ("MOON_RATE_LIMIT_USER", "0");
     let doomed = Moon::start_with(
-        dir_a.path(),
+        dirs.0.path(),
         Some(&db.url),
-        &[quiet, ("MOON_FAILPOINT", "mysql_before_swap")],
+        &[quiet, ("MOON_FAILPOINT", failpoint)],
     );
-    let b = Moon::start_with(dir_b.path(), Some(&db.url), &[quiet]);
+    let b = Moon::start_with(dirs.1.path(), Some(&db.url), &[quiet]);
     let schema = json!({"name": "kept", "columns": [{"name": "qty", "type": "integer"}]});
     change(&b, "create", schema, engine).await;
     assert_eq!(
@@ -343,23 +348,45 @@ async fn a_change_cut_short_by_a_crash_is_recovered_by_the_next_one_on_another_i
         201
     );
     served_within(&doomed, "/collections:get?name=kept", |s, _| s == 200).await;
-    // A unique column cannot be added in place: this change rebuilds the table.
-    let add = json!({"name": "kept", "add_columns": [{"name": "note", "type": "string", "unique": true}]});
     let cut = doomed
         .http
         .post(format!("{}/collections:update", doomed.base))
         .bearer_auth(&doomed.token)
-        .json(&add)
+        .json(change_body)
         .send()
         .await;
     assert!(cut.is_err(), "the instance died before answering");
-    // The dead instance's mark makes every write refused until someone recovers it.
     let (status, answer) = b.post("/kept:create", &json!({"data": {"qty": 2}})).await;
     assert_eq!(
         (status, answer["code"].as_str()),
         (409, Some("SCHEMA_CHANGED")),
         "{answer}"
     );
+    Some(CutShort {
+        db,
+        doomed,
+        b,
+        _dirs: dirs,
+    })
+}
+
+/// MariaDB: an instance killed in the middle of a table rebuild leaves its change marked; the
+/// next change through a running instance finds it orphaned (it holds the change lock), undoes
+/// it, and goes ahead, and writes through the running instance work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_cut_short_by_a_crash_is_recovered_by_the_next_one_on_another_instance() {
+    // A unique column cannot be added in place: this change rebuilds the table.
+    let add = json!({"name": "kept", "add_columns": [{"name": "note", "type": "string", "unique": true}]});
+    let Some(CutShort {
+        db,
+        doomed,
+        b,
+        _dirs,
+    }) = cut_short("mysql_before_swap", &add).await
+    else {
+        return;
+    };
+    let engine = Engine::MySql;
     change(&b, "update", add, engine).await;
     let (status, answer) = b
         .post(
@@ -384,47 +411,18 @@ async fn a_change_cut_short_by_a_crash_is_recovered_by_the_next_one_on_another_i
 /// finishes it: the rename holds and its data with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_in_place_change_cut_short_by_a_crash_is_finished_by_the_next_one() {
-    if !Engine::configured().contains(&Engine::MySql) {
-        eprintln!("MySQL not configured (MOON_TEST_MYSQL_URL unset): not run");
-        return;
-    }
-    let engine = Engine::MySql;
-    let db = TestDatabase::create(engine).await;
-    let (dir_a, dir_b) = (tempfile::tempdir(), tempfile::tempdir());
-    let (dir_a, dir_b) = (
-        dir_a.unwrap_or_else(|e| panic!("{e}")),
-        dir_b.unwrap_or_else(|e| panic!("{e}")),
-    );
-    let quiet = ("MOON_RATE_LIMIT_USER", "0");
-    let doomed = Moon::start_with(
-        dir_a.path(),
-        Some(&db.url),
-        &[quiet, ("MOON_FAILPOINT", "mysql_after_alter")],
-    );
-    let b = Moon::start_with(dir_b.path(), Some(&db.url), &[quiet]);
-    let schema = json!({"name": "kept", "columns": [{"name": "qty", "type": "integer"}]});
-    change(&b, "create", schema, engine).await;
-    assert_eq!(
-        b.post("/kept:create", &json!({"data": {"qty": 1}})).await.0,
-        201
-    );
-    served_within(&doomed, "/collections:get?name=kept", |s, _| s == 200).await;
     let rename =
         json!({"name": "kept", "rename_columns": [{"old_name": "qty", "new_name": "amount"}]});
-    let cut = doomed
-        .http
-        .post(format!("{}/collections:update", doomed.base))
-        .bearer_auth(&doomed.token)
-        .json(&rename)
-        .send()
-        .await;
-    assert!(cut.is_err(), "the instance died before answering");
-    let (status, answer) = b.post("/kept:create", &json!({"data": {"qty": 2}})).await;
-    assert_eq!(
-        (status, answer["code"].as_str()),
-        (409, Some("SCHEMA_CHANGED")),
-        "{answer}"
-    );
+    let Some(CutShort {
+        db,
+        doomed,
+        b,
+        _dirs,
+    }) = cut_short("mysql_after_alter", &rename).await
+    else {
+        return;
+    };
+    let engine = Engine::MySql;
     // The next change recovers the crashed one first; it was planned against the schema
     // before the rename, so it is refused and b learns the finished schema.
     let add = json!({"name": "kept", "add_columns": [{"name": "note", "type": "string"}]});

@@ -17,28 +17,68 @@ pub fn validate_create(
     collection: &Collection,
     data: Map<String, Json>,
 ) -> Result<Vec<(ColumnName, Value)>, Vec<FieldError>> {
-    let mut slots: Vec<Option<Value>> = vec![None; collection.columns.len()];
+    // The output in column order, each slot marked in `given` when the body fills it.
+    let mut fields: Vec<(ColumnName, Value)> = collection
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), Value::Null))
+        .collect();
+    let mut given = Given::new(fields.len());
     let mut errors = Vec::new();
     for (key, json) in data {
         match typed_field(collection, &key, json) {
-            Ok((index, value)) => slots[index] = Some(value),
+            Ok((index, value)) => {
+                fields[index].1 = value;
+                given.mark(index);
+            }
             Err(e) => errors.push(e),
         }
     }
-    let mut fields = Vec::with_capacity(slots.len());
-    for (column, slot) in collection.columns.iter().zip(slots) {
-        match slot {
-            Some(value) => fields.push((column.name.clone(), value)),
-            None if column.nullable => {
-                fields.push((column.name.clone(), Value::type_default(column.field_type)));
-            }
-            None => errors.push(FieldError::invalid(column.name.as_str(), "is required")),
+    for (index, column) in collection.columns.iter().enumerate() {
+        if given.has(index) {
+            continue;
+        }
+        if column.nullable {
+            fields[index].1 = Value::type_default(column.field_type);
+        } else {
+            errors.push(FieldError::invalid(column.name.as_str(), "is required"));
         }
     }
     if errors.is_empty() {
         Ok(fields)
     } else {
         Err(errors)
+    }
+}
+
+/// Which columns a body gave: bits for up to 128 columns (the default limit is 100, so
+/// no allocation), a vector beyond.
+enum Given {
+    Bits(u128),
+    Many(Vec<bool>),
+}
+
+impl Given {
+    fn new(columns: usize) -> Self {
+        if columns <= 128 {
+            Self::Bits(0)
+        } else {
+            Self::Many(vec![false; columns])
+        }
+    }
+
+    fn mark(&mut self, index: usize) {
+        match self {
+            Self::Bits(bits) => *bits |= 1 << index,
+            Self::Many(flags) => flags[index] = true,
+        }
+    }
+
+    fn has(&self, index: usize) -> bool {
+        match self {
+            Self::Bits(bits) => bits & (1 << index) != 0,
+            Self::Many(flags) => flags[index],
+        }
     }
 }
 
@@ -71,13 +111,14 @@ fn typed_field(
     key: &str,
     json: Json,
 ) -> Result<(usize, Value), FieldError> {
-    if SYSTEM_FIELDS.contains(&key) {
-        return Err(FieldError::invalid(
-            key,
-            "is set by the server and cannot be written",
-        ));
-    }
+    // No column can be named like a system field: those are looked for only on a miss.
     let Some(index) = collection.column_index(key) else {
+        if SYSTEM_FIELDS.contains(&key) {
+            return Err(FieldError::invalid(
+                key,
+                "is set by the server and cannot be written",
+            ));
+        }
         return Err(FieldError::unknown(
             key,
             format!("unknown field '{key}' in collection '{}'", collection.name),
@@ -122,6 +163,37 @@ mod tests {
             indexes: Vec::new(),
             version: 1,
         }
+    }
+
+    /// Past 128 columns the given-fields marks live in a vector: the last column is still
+    /// told apart from the first, and every missing one gets its default.
+    #[test]
+    fn wide_collections_mark_given_fields_past_128_columns() {
+        let columns = (0..140)
+            .map(|i| Column {
+                name: ColumnName::parse(&format!("col_{i}")).unwrap_or_else(|e| panic!("{e}")),
+                field_type: FieldType::Integer,
+                nullable: i != 139,
+                unique: false,
+            })
+            .collect();
+        let wide = Collection {
+            name: CollectionName::parse("wide").unwrap_or_else(|e| panic!("{e}")),
+            columns,
+            indexes: Vec::new(),
+            version: 1,
+        };
+        let fields = validate_create(&wide, object(json!({"col_139": 7, "col_0": 1})))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(fields.len(), 140);
+        assert_eq!(fields[0].1, Value::Integer(1));
+        assert_eq!(fields[1].1, Value::Integer(0));
+        assert_eq!(fields[139].1, Value::Integer(7));
+        let missing = validate_create(&wide, object(json!({"col_0": 1}))).err();
+        assert_eq!(
+            missing.map(|e| e[0].field.clone()),
+            Some("col_139".to_owned())
+        );
     }
 
     fn object(v: Json) -> Map<String, Json> {

@@ -138,19 +138,28 @@ impl Value {
 /// PostgreSQL's JSONB reorders keys its own way and keeps numbers as exact decimals (`1e18`
 /// comes back as `1000000000000000000`, `-0.0` as `0`), the others keep them as given.
 #[must_use]
-pub fn canonical_json(json: Json) -> Json {
+pub fn canonical_json(mut json: Json) -> Json {
+    canonicalize(&mut json);
+    json
+}
+
+/// [`canonical_json`] in place: no map is rebuilt, and one already in key order is not sorted.
+fn canonicalize(json: &mut Json) {
     match json {
         Json::Object(map) => {
-            let mut sorted: serde_json::Map<String, Json> = map
-                .into_iter()
-                .map(|(k, v)| (k, canonical_json(v)))
-                .collect();
-            sorted.sort_keys();
-            Json::Object(sorted)
+            map.values_mut().for_each(canonicalize);
+            let mut keys = map.keys();
+            let sorted = keys.next().is_none_or(|first| {
+                keys.try_fold(first, |previous, key| (previous <= key).then_some(key))
+                    .is_some()
+            });
+            if !sorted {
+                map.sort_keys();
+            }
         }
-        Json::Array(items) => Json::Array(items.into_iter().map(canonical_json).collect()),
-        Json::Number(n) => Json::Number(canonical_number(n)),
-        other => other,
+        Json::Array(items) => items.iter_mut().for_each(canonicalize),
+        Json::Number(n) if n.is_f64() => *n = canonical_number(n.clone()),
+        _ => {}
     }
 }
 
@@ -197,12 +206,18 @@ fn parse_text(s: String) -> Result<Value, String> {
 /// # Errors
 /// A message saying which rule the text broke.
 pub fn parse_decimal(text: &str, scale: u32) -> Result<Decimal, String> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((int_part, frac_part)) if !frac_part.is_empty() => (int_part, frac_part),
+        Some(_) => ("", ""), // "12." is malformed
+        None => (digits, ""),
+    };
     let well_formed = !int_part.is_empty()
         && int_part.bytes().all(|b| b.is_ascii_digit())
-        && frac_part.bytes().all(|b| b.is_ascii_digit())
-        && (frac_part.is_empty() != digits.contains('.'));
+        && frac_part.bytes().all(|b| b.is_ascii_digit());
     if !well_formed {
         return Err(format!(
             "'{text}' is not a decimal (digits, optional '-' and '.')"
@@ -211,17 +226,21 @@ pub fn parse_decimal(text: &str, scale: u32) -> Result<Decimal, String> {
     if frac_part.len() > scale as usize {
         return Err(format!("'{text}' has more than {scale} fractional digits"));
     }
-    let int_digits = int_part.trim_start_matches('0').len();
+    let significant = int_part.trim_start_matches('0');
     let max_int = (DECIMAL_PRECISION - scale) as usize;
-    if int_digits > max_int {
+    if significant.len() > max_int {
         return Err(format!("'{text}' has more than {max_int} integer digits"));
     }
-    let mut d: Decimal = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a decimal"))?;
-    d.rescale(scale);
-    if d.is_zero() {
-        d.set_sign_positive(true);
+    // At most 19 digits in all (checked above): the mantissa fits in a u64, read in one pass.
+    let padding = scale as usize - frac_part.len();
+    let mantissa = significant
+        .bytes()
+        .chain(frac_part.bytes())
+        .chain(std::iter::repeat_n(b'0', padding))
+        .fold(0_u64, |m, b| m * 10 + u64::from(b - b'0'));
+    let mut d = Decimal::from_i128_with_scale(i128::from(mantissa), scale);
+    if negative && mantissa != 0 {
+        d.set_sign_negative(true);
     }
     Ok(d)
 }
@@ -271,6 +290,52 @@ mod tests {
 
     fn dec(text: &str) -> Result<String, String> {
         Value::from_json(json!(text), DEC2).map(|v| serde_json::to_string(&v).unwrap_or_default())
+    }
+
+    /// The digit-by-digit parser agrees with `rust_decimal`'s own on every accepted text.
+    #[test]
+    fn the_decimal_parser_agrees_with_rust_decimal() {
+        let ints = [
+            "0",
+            "7",
+            "007",
+            "12",
+            "999999999",
+            "1234567890123456789",
+            "9999999999999999999",
+        ];
+        let fracs = ["", ".0", ".5", ".05", ".123", ".1234567890"];
+        for scale in 0..=10_u32 {
+            for int in ints {
+                for frac in fracs {
+                    for sign in ["", "-"] {
+                        let text = format!("{sign}{int}{frac}");
+                        let ours = parse_decimal(&text, scale);
+                        let fits = frac.len().saturating_sub(1) <= scale as usize
+                            && int.trim_start_matches('0').len() <= (19 - scale) as usize;
+                        assert_eq!(ours.is_ok(), fits, "{text} at scale {scale}");
+                        if let Ok(d) = ours {
+                            let mut expected: Decimal = text.parse().unwrap_or_default();
+                            expected.rescale(scale);
+                            if expected.is_zero() {
+                                expected.set_sign_positive(true);
+                            }
+                            assert_eq!(
+                                (d, d.to_string()),
+                                (expected, expected.to_string()),
+                                "{text}"
+                            );
+                            assert_eq!(d.scale(), scale);
+                        }
+                    }
+                }
+            }
+        }
+        for bad in [
+            "", "-", ".5", "5.", "1.2.3", "+1", "1e3", " 1", "--1", "1_0",
+        ] {
+            assert!(parse_decimal(bad, 4).is_err(), "{bad}");
+        }
     }
 
     #[test]
