@@ -411,6 +411,49 @@ async fn pagination_on(engine: Engine) {
             "{engine:?} {sort}: next_cursor is null exactly on the last page"
         );
     }
+    // The total of a sorted, filtered first page is the count of every match, not of the page.
+    for (sort, filter) in [
+        ("-price", ("flag", "true")),
+        ("qty", ("name[eq]", "n3")),
+        ("-created_at", ("qty[gte]", "4")),
+        ("id", ("flag", "false")),
+        ("price", ("name[eq]", "nobody")),
+    ] {
+        let query = params(&[("sort", sort), filter, ("limit", "5")]);
+        let page = records
+            .list("things", &query)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let count = records
+            .aggregate("things", "count", &params(&[filter]))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let expected = stored
+            .iter()
+            .filter(|r| match filter {
+                ("flag", v) => r["flag"] == json!(v == "true"),
+                ("name[eq]", v) => r["name"] == json!(v),
+                (_, v) => r["qty"]
+                    .as_i64()
+                    .is_some_and(|q| q >= v.parse().unwrap_or(0)),
+            })
+            .count() as u64;
+        assert_eq!(
+            count,
+            Value::Integer(i64::try_from(expected).unwrap_or(-1)),
+            "{engine:?} {filter:?}"
+        );
+        assert_eq!(
+            page.total,
+            Some(expected),
+            "{engine:?} sort={sort} {filter:?}"
+        );
+        assert_eq!(
+            page.records.len(),
+            expected.min(5) as usize,
+            "{engine:?} {filter:?}"
+        );
+    }
     // A cursor continues only its own query; an edited one is refused.
     let first = records
         .list("things", &params(&[("sort", "qty"), ("limit", "5")]))
