@@ -5,6 +5,7 @@ use crate::collection::{Collection, Column};
 use crate::error::FieldError;
 use crate::field_type::FieldType;
 use crate::name::ColumnName;
+use crate::schema_change::{SchemaChange, SchemaError, field};
 
 /// Keys one index may have.
 pub const MAX_INDEX_KEYS: usize = 5;
@@ -144,6 +145,76 @@ pub fn check_indexes(
     Ok(())
 }
 
+/// The next indexes: the current ones with renamed columns renamed in them, less the
+/// removed, plus the added; an index may not outlive its column nor cover a json one.
+pub(crate) fn plan(
+    change: &SchemaChange,
+    current: &Collection,
+    columns: &[Column],
+) -> Result<Vec<Index>, SchemaError> {
+    let mut indexes = current.indexes.clone();
+    for rename in &change.rename {
+        for key in indexes.iter_mut().flat_map(|ix| ix.keys.iter_mut()) {
+            if key.field == rename.from.as_str() {
+                key.field = rename.to.to_string();
+            }
+        }
+    }
+    for (i, name) in change.remove_indexes.iter().enumerate() {
+        let Some(at) = indexes.iter().position(|ix| &ix.name == name) else {
+            return Err(field(
+                format!("remove_indexes[{i}]"),
+                format!("no index '{name}'"),
+            ));
+        };
+        indexes.remove(at);
+    }
+    for index in &indexes {
+        for key in index.keys.iter().filter(|k| !k.is_system()) {
+            let column = columns.iter().find(|c| c.name.as_str() == key.field);
+            let named = |list: &[ColumnName]| list.iter().position(|n| n.as_str() == key.field);
+            match column {
+                None => {
+                    let at = named(&change.remove).unwrap_or_default();
+                    return Err(field(
+                        format!("remove_columns[{at}]"),
+                        format!(
+                            "column '{}' is in index '{}': remove the index first (remove_indexes)",
+                            key.field, index.name
+                        ),
+                    ));
+                }
+                Some(c) if c.field_type == FieldType::Json => {
+                    let at = change
+                        .modify
+                        .iter()
+                        .position(|m| m.name.as_str() == key.field)
+                        .unwrap_or_default();
+                    return Err(field(
+                        format!("modify_columns[{at}].type"),
+                        format!(
+                            "column '{}' is in index '{}' and cannot become json",
+                            key.field, index.name
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let kept = indexes.len();
+    indexes.extend(change.add_indexes.iter().cloned());
+    check_indexes(columns, &indexes, |i| {
+        if i >= kept {
+            format!("add_indexes[{}]", i - kept)
+        } else {
+            "indexes".to_owned()
+        }
+    })
+    .map_err(SchemaError::Field)?;
+    Ok(indexes)
+}
+
 impl Collection {
     /// The index called `name`, if any.
     #[must_use]
@@ -171,6 +242,46 @@ mod tests {
             keys: keys.iter().map(|k| IndexKey::parse(k)).collect(),
             unique: false,
         }
+    }
+
+    #[test]
+    fn a_change_carries_renames_into_indexes_and_keeps_them_covered() {
+        let current = Collection {
+            name: crate::name::CollectionName::parse("goods").unwrap_or_else(|e| panic!("{e}")),
+            columns: vec![
+                column("brand", FieldType::String),
+                column("price", FieldType::Integer),
+            ],
+            indexes: vec![index("by_brand", &["brand", "-created_at"])],
+            version: 1,
+        };
+        let name = |raw: &str| ColumnName::parse(raw).unwrap_or_else(|e| panic!("{e}"));
+        let rename = SchemaChange {
+            rename: vec![crate::schema_change::ColumnRename {
+                from: name("brand"),
+                to: name("maker"),
+            }],
+            ..SchemaChange::default()
+        };
+        let plan = rename.plan(&current, 100).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plan.next.indexes[0].keys[0].field, "maker");
+        let orphan = SchemaChange {
+            remove: vec![name("brand")],
+            ..SchemaChange::default()
+        };
+        let refused = orphan.plan(&current, 100).err();
+        assert!(
+            matches!(&refused, Some(SchemaError::Field(f)) if f.field == "remove_columns[0]"),
+            "{refused:?}"
+        );
+        let both = SchemaChange {
+            remove: vec![name("brand")],
+            remove_indexes: vec![name("by_brand")],
+            add_indexes: vec![index("by_price", &["-price"])],
+            ..SchemaChange::default()
+        };
+        let plan = both.plan(&current, 100).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plan.next.indexes, [index("by_price", &["-price"])]);
     }
 
     #[test]

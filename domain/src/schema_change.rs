@@ -3,8 +3,7 @@
 
 use crate::collection::{Collection, Column};
 use crate::error::FieldError;
-use crate::field_type::FieldType;
-use crate::index::{Index, IndexName, check_indexes};
+use crate::index::{Index, IndexName};
 use crate::name::ColumnName;
 
 /// Why a schema (new or changed) was refused.
@@ -192,7 +191,7 @@ impl SchemaChange {
             return Err(SchemaError::TooManyColumns { max: max_columns });
         }
         check_unique_count(&columns, "columns")?;
-        let indexes = self.plan_indexes(current, &columns)?;
+        let indexes = crate::index::plan(self, current, &columns)?;
         let next = Collection {
             name: current.name.clone(),
             columns,
@@ -206,79 +205,7 @@ impl SchemaChange {
     }
 }
 
-impl SchemaChange {
-    /// The next indexes: the current ones with renamed columns renamed in them, less the
-    /// removed, plus the added; an index may not outlive its column nor cover a json one.
-    fn plan_indexes(
-        &self,
-        current: &Collection,
-        columns: &[Column],
-    ) -> Result<Vec<Index>, SchemaError> {
-        let mut indexes = current.indexes.clone();
-        for rename in &self.rename {
-            for key in indexes.iter_mut().flat_map(|ix| ix.keys.iter_mut()) {
-                if key.field == rename.from.as_str() {
-                    key.field = rename.to.to_string();
-                }
-            }
-        }
-        for (i, name) in self.remove_indexes.iter().enumerate() {
-            let Some(at) = indexes.iter().position(|ix| &ix.name == name) else {
-                return Err(field(
-                    format!("remove_indexes[{i}]"),
-                    format!("no index '{name}'"),
-                ));
-            };
-            indexes.remove(at);
-        }
-        for index in &indexes {
-            for key in index.keys.iter().filter(|k| !k.is_system()) {
-                let column = columns.iter().find(|c| c.name.as_str() == key.field);
-                let named = |list: &[ColumnName]| list.iter().position(|n| n.as_str() == key.field);
-                match column {
-                    None => {
-                        let at = named(&self.remove).unwrap_or_default();
-                        return Err(field(
-                            format!("remove_columns[{at}]"),
-                            format!(
-                                "column '{}' is in index '{}': remove the index first (remove_indexes)",
-                                key.field, index.name
-                            ),
-                        ));
-                    }
-                    Some(c) if c.field_type == FieldType::Json => {
-                        let at = self
-                            .modify
-                            .iter()
-                            .position(|m| m.name.as_str() == key.field)
-                            .unwrap_or_default();
-                        return Err(field(
-                            format!("modify_columns[{at}].type"),
-                            format!(
-                                "column '{}' is in index '{}' and cannot become json",
-                                key.field, index.name
-                            ),
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        let kept = indexes.len();
-        indexes.extend(self.add_indexes.iter().cloned());
-        check_indexes(columns, &indexes, |i| {
-            if i >= kept {
-                format!("add_indexes[{}]", i - kept)
-            } else {
-                "indexes".to_owned()
-            }
-        })
-        .map_err(SchemaError::Field)?;
-        Ok(indexes)
-    }
-}
-
-fn field(name: impl Into<String>, message: impl Into<String>) -> SchemaError {
+pub(crate) fn field(name: impl Into<String>, message: impl Into<String>) -> SchemaError {
     SchemaError::Field(FieldError::invalid(name, message))
 }
 
