@@ -185,17 +185,33 @@ impl CollectionService {
         let current = self.get(name)?;
         let plan = change.plan(&current, self.limits.max_columns)?;
         let mut problems = Vec::new();
-        if let Some(required) = plan.added_required().next()
-            && self.records.count(&current, &ListQuery::first(1)).await? > 0
-        {
-            let problem = FieldError::invalid(
-                required.name.as_str(),
+        let required = plan.added_required().next();
+        let unique = plan.added_unique_with_default().next();
+        let records = if required.is_some() || unique.is_some() {
+            self.records.count(&current, &ListQuery::first(1)).await?
+        } else {
+            0
+        };
+        let refusals = [
+            (
+                required,
+                records > 0,
                 "cannot add a required (non-nullable) column to a collection that has records; add it as nullable",
-            );
-            if !dry_run {
-                return Err(AppError::Validation(vec![problem]));
+            ),
+            (
+                unique,
+                records > 1,
+                "cannot add a unique column to a collection with more than one record: each would get the same default value; add it without unique, fill it in, then make it unique with modify_columns",
+            ),
+        ];
+        for (column, refused, why) in refusals {
+            if let Some(column) = column.filter(|_| refused) {
+                let problem = FieldError::invalid(column.name.as_str(), why);
+                if !dry_run {
+                    return Err(AppError::Validation(vec![problem]));
+                }
+                problems.push(problem);
             }
-            problems.push(problem);
         }
         match self.collections.alter(&current, &plan, dry_run).await {
             Ok(statements) if dry_run => Ok(AlterOutcome::DryRun {

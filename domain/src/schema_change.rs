@@ -58,6 +58,19 @@ impl SchemaPlan {
             .filter(|p| p.source.is_none() && !p.column.nullable)
             .map(|p| &p.column)
     }
+
+    /// The added unique columns whose type default is a value (every type but datetime):
+    /// existing records would all get it, so allowed only while at most one record exists.
+    pub fn added_unique_with_default(&self) -> impl Iterator<Item = &Column> {
+        self.columns
+            .iter()
+            .filter(|p| {
+                p.source.is_none()
+                    && p.column.unique
+                    && !crate::value::Value::type_default(p.column.field_type).is_null()
+            })
+            .map(|p| &p.column)
+    }
 }
 
 /// Checks the columns of a new collection: at least one, no duplicates, at most `max`.

@@ -124,6 +124,23 @@ async fn in_place_on(engine: Engine) {
     let sum = get(&app, "/items:sum?field=qty").await;
     assert_eq!(sum.body["value"], json!(435), "{engine:?}: (0..30).sum()");
 
+    // A unique column added to 31 records would give them all the same default: refused,
+    // naming it, nothing changed; without `unique` it goes in, and can be made unique later.
+    let unique = json!({"name": "items", "add_columns": [{"name": "code", "type": "string", "unique": true}]});
+    let refused = post(&app, "/collections:update", &unique).await;
+    assert_eq!(
+        (refused.status, refused.body["details"]["field"].as_str()),
+        (400, Some("code")),
+        "{engine:?} {:?}",
+        refused.body
+    );
+    let columns =
+        get(&app, "/collections:get?name=items").await.body["collection"]["columns"].clone();
+    assert!(
+        !columns.to_string().contains("\"code\""),
+        "{engine:?}: {columns}"
+    );
+
     // A conversion still rebuilds, all or nothing.
     let retype = json!({"name": "items", "modify_columns": [{"name": "qty", "type": "string"}]});
     let planned = statements(
