@@ -11,17 +11,8 @@ cd "$(dirname "$0")/.."
 url="${1:-}"
 rows="${MOON_BENCH_ROWS:-1000000}"
 port="${MOON_BENCH_PORT:-6107}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/moon-target}"
 export MOON_AUTH=false
-cargo build --release -p moon --quiet
-bin="$CARGO_TARGET_DIR/release/moon"
-work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-args=(--listen "127.0.0.1:$port" --data-dir "$work" --log warn)
-[ -n "$url" ] && args+=(--database-url "$url")
-"$bin" "${args[@]}" &
-pid=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+source bench/moon.sh
 api="http://127.0.0.1:$port"
 post() { curl -sf -H 'content-type: application/json' -d "$2" "$api$1"; }
 post /collections:create '{"name":"big","columns":[{"name":"title","type":"string","nullable":false},{"name":"qty","type":"integer"},{"name":"price","type":"decimal"}]}' >/dev/null

@@ -8,18 +8,9 @@ cd "$(dirname "$0")/.."
 url="${1:-}"
 duration="${MOON_BENCH_DURATION:-10s}"
 port="${MOON_BENCH_PORT:-6106}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/moon-target}"
 # Auth off: these are the engine's figures; bench/auth-load.sh measures what auth costs.
 export MOON_AUTH="${MOON_AUTH:-false}"
-cargo build --release -p moon --quiet
-bin="$CARGO_TARGET_DIR/release/moon"
-work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-args=(--listen "127.0.0.1:$port" --data-dir "$work" --log warn)
-[ -n "$url" ] && args+=(--database-url "$url")
-"$bin" "${args[@]}" &
-pid=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+source bench/moon.sh
 echo "idle RSS: $(grep VmRSS /proc/$pid/status | awk '{print $2}') kB"
 
 python3 bench/seed.py 127.0.0.1 "$port" 10000 > "$work/ids.txt"

@@ -2,7 +2,9 @@
 //! bodies, and collections written back for `collections:get` and `:schema`.
 
 use moon_domain::field_type::MAX_DECIMAL_SCALE;
-use moon_domain::{Collection, CollectionName, Column, ColumnName, FieldType, Index, IndexKey};
+use moon_domain::{
+    Collection, CollectionName, Column, ColumnName, FieldType, Index, IndexKey, IndexName,
+};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 
@@ -28,6 +30,15 @@ pub fn collection_name(raw: &str, field: &str) -> Result<CollectionName, ApiErro
 pub fn column_name(raw: &str, field: &str) -> Result<ColumnName, ApiError> {
     ColumnName::parse(raw)
         .map_err(|e| ApiError::invalid(field, format!("invalid column name '{raw}': {e}")))
+}
+
+/// Parses an index name found at `field` (index names follow the column-name rules).
+///
+/// # Errors
+/// `VALIDATION_ERROR` naming the field.
+pub fn index_name(raw: &str, field: &str) -> Result<IndexName, ApiError> {
+    IndexName::parse(raw)
+        .map_err(|e| ApiError::invalid(field, format!("invalid index name '{raw}': {e}")))
 }
 
 /// Parses one column definition found at `path` (e.g. `columns[0]`).
@@ -106,12 +117,7 @@ pub fn index(json: Json, path: &str) -> Result<Index, ApiError> {
     let prefix = format!("{path}.");
     let mut map = object(json, &["name", "columns", "unique"], &prefix)?;
     let raw_name: String = required(&mut map, "name", &prefix, "a string")?;
-    let name = ColumnName::parse(&raw_name).map_err(|e| {
-        ApiError::invalid(
-            &format!("{prefix}name"),
-            format!("invalid index name '{raw_name}': {e}"),
-        )
-    })?;
+    let name = index_name(&raw_name, &format!("{prefix}name"))?;
     let keys: Vec<String> = required(
         &mut map,
         "columns",

@@ -10,7 +10,9 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::input::{json_body, object, optional, query_params, required};
 use crate::reply::Reply;
-use crate::schema_dto::{collection_name, collection_view, column_name, columns, indexes};
+use crate::schema_dto::{
+    collection_name, collection_view, column_name, columns, index_name, indexes,
+};
 
 const UPDATE_KEYS: [&str; 7] = [
     "name",
@@ -80,9 +82,19 @@ pub async fn update(state: &AppState, req: &mut Request) -> Result<Reply, ApiErr
         rename: renames(body.remove("rename_columns"))?,
         modify: columns(body.remove("modify_columns"), "modify_columns")?,
         add: columns(body.remove("add_columns"), "add_columns")?,
-        remove: removals(&mut body)?,
+        remove: removals(
+            &mut body,
+            "remove_columns",
+            "an array of column names",
+            column_name,
+        )?,
         add_indexes: indexes(body.remove("add_indexes"), "add_indexes")?,
-        remove_indexes: index_removals(&mut body)?,
+        remove_indexes: removals(
+            &mut body,
+            "remove_indexes",
+            "an array of index names",
+            index_name,
+        )?,
     };
     match state.collections.update(&name, &change, dry_run).await? {
         AlterOutcome::Applied(collection) => Ok(Reply::ok(&json!({
@@ -136,33 +148,18 @@ fn renames(json: Option<Json>) -> Result<Vec<ColumnRename>, ApiError> {
         .collect()
 }
 
-fn removals(
+/// The names listed at `key` (`remove_columns`, `remove_indexes`), each parsed by `parse`
+/// with its position as the field.
+fn removals<T>(
     body: &mut serde_json::Map<String, Json>,
-) -> Result<Vec<moon_domain::ColumnName>, ApiError> {
-    let names: Vec<String> =
-        optional(body, "remove_columns", "", "an array of column names")?.unwrap_or_default();
+    key: &str,
+    expected: &str,
+    parse: fn(&str, &str) -> Result<T, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    let names: Vec<String> = optional(body, key, "", expected)?.unwrap_or_default();
     names
         .iter()
         .enumerate()
-        .map(|(i, raw)| column_name(raw, &format!("remove_columns[{i}]")))
-        .collect()
-}
-
-fn index_removals(
-    body: &mut serde_json::Map<String, Json>,
-) -> Result<Vec<moon_domain::IndexName>, ApiError> {
-    let names: Vec<String> =
-        optional(body, "remove_indexes", "", "an array of index names")?.unwrap_or_default();
-    names
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            moon_domain::IndexName::parse(raw).map_err(|e| {
-                ApiError::invalid(
-                    &format!("remove_indexes[{i}]"),
-                    format!("invalid index name '{raw}': {e}"),
-                )
-            })
-        })
+        .map(|(i, raw)| parse(raw, &format!("{key}[{i}]")))
         .collect()
 }
