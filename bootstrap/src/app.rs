@@ -50,7 +50,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot start")?;
     let backend = db.backend();
     // Other instances' changes: PostgreSQL tells at once; the pollers look anyway.
-    let signals = moon_sql::ChangeSignals::default();
+    let signals = moon_sql::ChangeSignals {
+        feed: db.feed_signal(),
+        ..moon_sql::ChangeSignals::default()
+    };
     if backend == moon_sql::Backend::Postgres && config.instance_listen {
         moon_sql::listen_for_changes(url.clone(), signals.clone());
     }
@@ -155,6 +158,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Arc::clone(&signals.schema),
         );
     }
+    let feed = moon_application::ChangeFeed::new(
+        Arc::new(moon_sql::SqlChangeLog::new(db.clone())),
+        registry.clone(),
+        Arc::new(SystemClock),
+        moon_application::FeedTiming {
+            // MySQL hears nothing from other instances: it looks often enough for API.md
+            // §10's 100 ms (only while someone subscribes).
+            poll: match backend {
+                moon_sql::Backend::MySql => Duration::from_millis(50),
+                _ => Duration::from_secs(1),
+            },
+            sequence_every: Duration::from_secs(1),
+            retention: config.changes_retention().map_err(anyhow::Error::msg)?,
+            recheck: Duration::from_secs(1),
+        },
+        limits.query(),
+    );
+    let pump = feed.start(db.feed_signal());
     let state = AppState {
         collections: collection_service,
         records: Arc::new(RecordService::new(
@@ -165,6 +186,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             gate,
         )),
         idempotency: Some(idempotency),
+        feed: Some(Arc::clone(&feed)),
         webhooks: Some(webhooks),
         auth,
         rate_limiter: RateLimiter::new(config.rate_limit_user, config.rate_limit_apikey),
@@ -209,6 +231,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(async move {
         stop_signal().await;
         tracing::info!("stop signal received; draining requests");
+        // Open feeds end now (clients resume from their last event elsewhere).
+        feed.close();
         handle.stop_graceful(DRAIN);
     });
     tracing::info!(
@@ -216,6 +240,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         normalise_prefix(&config.prefix)
     );
     server.serve(moon_http::service(state)).await;
+    let _ = pump.await;
     // Workers finish the event in hand; unfinished claims are released by their lease.
     let _ = stop_workers.send(true);
     for worker in workers {

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use figment::Figment;
@@ -84,6 +85,24 @@ pub struct Config {
     pub metrics_public: bool,
     /// Webhook workers (each processes one event at a time).
     pub webhook_workers: usize,
+    /// How long change log entries are kept: seconds, or a number with `s`, `m`, `h` or `d`.
+    #[serde(deserialize_with = "text_or_number")]
+    pub changes_retention: String,
+}
+
+/// A setting given as text or as a bare number (`MOON_CHANGES_RETENTION=7200` reaches serde
+/// as a number), kept as text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::Text(t) => t,
+        Raw::Number(n) => n.to_string(),
+    })
 }
 
 /// Secrets stay out of any debug output.
@@ -142,6 +161,7 @@ impl Default for Config {
             docs_public: false,
             metrics_public: false,
             webhook_workers: 4,
+            changes_retention: "24h".to_owned(),
         }
     }
 }
@@ -228,7 +248,39 @@ impl Config {
                 "page sizes must be at least 1 and default_page_size <= max_page_size".to_owned(),
             );
         }
+        self.changes_retention()?;
         Ok(self)
+    }
+
+    /// `changes_retention` as a duration (at least one second).
+    ///
+    /// # Errors
+    /// A message when it is not a number with an optional `s`, `m`, `h` or `d`.
+    pub fn changes_retention(&self) -> Result<Duration, String> {
+        let raw = self.changes_retention.trim();
+        let (digits, unit) = match raw.char_indices().last() {
+            Some((i, c)) if c.is_ascii_alphabetic() => (&raw[..i], c),
+            _ => (raw, 's'),
+        };
+        let scale = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => 0,
+        };
+        digits
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0 && scale > 0)
+            .and_then(|n| n.checked_mul(scale))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                format!(
+                    "changes_retention must be like 86400, 90m, 24h or 7d, not '{}'",
+                    self.changes_retention
+                )
+            })
     }
 
     /// The database URL to open: the configured one, or SQLite in `data_dir`.
@@ -267,6 +319,36 @@ mod tests {
             assert_eq!(config.pool_size, 3);
             Ok(())
         });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn retention_takes_seconds_or_a_unit() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MOON_CHANGES_RETENTION", "7200");
+            let config = Config::load(&Cli::parse_from(["moon"])).map_err(figment::Error::from)?;
+            assert_eq!(config.changes_retention(), Ok(Duration::from_secs(7200)));
+            Ok(())
+        });
+        let with = |raw: &str| Config {
+            changes_retention: raw.into(),
+            ..Config::default()
+        };
+        assert_eq!(
+            with("24h").changes_retention(),
+            Ok(Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            with("90m").changes_retention(),
+            Ok(Duration::from_secs(5_400))
+        );
+        assert_eq!(
+            with("7d").changes_retention(),
+            Ok(Duration::from_secs(604_800))
+        );
+        for bad in ["", "0", "h", "24x", "-5s", "1.5h"] {
+            assert!(with(bad).check().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod change;
 pub mod collection;
 pub mod error;
 pub mod field_type;
@@ -20,6 +21,7 @@ pub mod webhook;
 
 pub use auth::{AccessClaims, ApiKey, Principal, Role, Session, User};
 pub use batch::{BatchFailure, BatchOutcome, BatchWrite};
+pub use change::{Change, ChangeKind, LogBounds, NewChange, SchemaAction};
 pub use collection::{Collection, Column};
 pub use error::{FieldError, FieldErrorKind, QueryError, RepoError};
 pub use field_type::FieldType;

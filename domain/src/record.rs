@@ -103,13 +103,30 @@ impl Record {
 /// The wire form: `id`, the user fields in column order, then the timestamps.
 impl Serialize for Record {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.fields.len() + 3))?;
-        map.serialize_entry("id", &self.id.to_string())?;
-        for (name, value) in &self.fields {
-            map.serialize_entry(name.as_str(), value)?;
-        }
-        map.serialize_entry("created_at", &format_datetime(&self.created_at))?;
-        map.serialize_entry("updated_at", &format_datetime(&self.updated_at))?;
-        map.end()
+        wire(s, self.id, &self.fields, &self.created_at, &self.updated_at)
     }
+}
+
+/// The wire form of the record it will be once inserted (what the change log keeps).
+impl Serialize for NewRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        wire(s, self.id, &self.fields, &self.created_at, &self.created_at)
+    }
+}
+
+fn wire<S: Serializer>(
+    s: S,
+    id: RecordId,
+    fields: &[(ColumnName, Value)],
+    created_at: &DateTime<Utc>,
+    updated_at: &DateTime<Utc>,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(fields.len() + 3))?;
+    map.serialize_entry("id", &id.to_string())?;
+    for (name, value) in fields {
+        map.serialize_entry(name.as_str(), value)?;
+    }
+    map.serialize_entry("created_at", &format_datetime(created_at))?;
+    map.serialize_entry("updated_at", &format_datetime(updated_at))?;
+    map.end()
 }

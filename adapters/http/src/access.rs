@@ -83,13 +83,8 @@ pub async fn authenticate(
     let access = route.map_or(Access::Public, |r| r.access(state.metrics_public));
     if access == Access::Optional {
         // Public, but a valid credential shows the collections too.
-        let bearer = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let principal = match bearer {
-            Some(token) => auth.authenticate(token.trim()).await.ok(),
+        let principal = match bearer(req, route) {
+            Some(token) => auth.authenticate(&token).await.ok(),
             None => None,
         };
         return Ok(Caller {
@@ -100,26 +95,14 @@ pub async fn authenticate(
     if !access.needs_credential() || req.method() == Method::OPTIONS {
         return Ok(Caller::default());
     }
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            (
-                ApiError::unauthorized(
-                    "authentication required: send Authorization: Bearer <token>",
-                ),
-                None,
-            )
-        })?;
+    let bearer = bearer(req, route).ok_or_else(|| {
+        (
+            ApiError::unauthorized("authentication required: send Authorization: Bearer <token>"),
+            None,
+        )
+    })?;
     let principal = auth
-        .authenticate(bearer)
+        .authenticate(&bearer)
         .await
         .map_err(|e| (ApiError::from(e), None))?;
     let rate = match state.rate_limiter.check(&principal) {
@@ -134,6 +117,36 @@ pub async fn authenticate(
         principal: Some(principal),
         rate,
     })
+}
+
+/// The request's bearer credential: the `Authorization` header, or for the change feed
+/// (browsers' `EventSource` cannot send headers) the `access_token` query parameter.
+#[must_use]
+pub fn bearer(req: &Request, route: Option<&Route<'_>>) -> Option<String> {
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    if let Some(token) = header {
+        return Some(token.to_owned());
+    }
+    let feed = matches!(
+        route,
+        Some(Route::Records {
+            action: "changes",
+            ..
+        })
+    );
+    feed.then(|| req.query::<String>("access_token"))
+        .flatten()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 fn now_secs() -> u64 {

@@ -14,7 +14,7 @@ use salvo::{Depot, FlowCtrl, Handler, Request, Response, async_trait};
 use crate::AppState;
 use crate::access::{self, Caller};
 use crate::error::ApiError;
-use crate::handlers::{accounts, auth, collections, health, records, webhooks};
+use crate::handlers::{accounts, auth, changes, collections, health, records, webhooks};
 use crate::idempotent;
 use crate::rate_limit::RateHeaders;
 use crate::reply::Reply;
@@ -84,6 +84,20 @@ impl Dispatcher {
             write(res, Err(error), caller.rate);
             return;
         }
+        if let Some(
+            route @ Route::Records {
+                action: "changes", ..
+            },
+        ) = route
+        {
+            // A stream, not one answer: written here, never stored for idempotency.
+            match self.open_feed(req, res, route, &caller).await {
+                Ok(None) => rate_headers(res, caller.rate),
+                Ok(Some(reply)) => write(res, Ok(reply), caller.rate),
+                Err(error) => write(res, Err(error), caller.rate),
+            }
+            return;
+        }
         // Idempotency is for authenticated writes; with auth off (benchmarks), one scope.
         let scope = match (&caller.principal, &state.auth) {
             (Some(principal), _) => Some(principal.scope()),
@@ -118,6 +132,29 @@ impl Dispatcher {
             idempotent::finish(state, key, &outcome).await;
         }
         write(res, outcome, caller.rate);
+    }
+
+    /// `:changes`: the checks [`Self::route`] makes, then the stream (`None`) or the
+    /// preflight answer.
+    async fn open_feed(
+        &self,
+        req: &Request,
+        res: &mut Response,
+        route: Route<'_>,
+        caller: &Caller,
+    ) -> Result<Option<Reply>, ApiError> {
+        let state = &*self.state;
+        let Route::Records { collection, .. } = route else {
+            return Err(ApiError::not_found());
+        };
+        state.records.collection(collection)?;
+        if let Some(preflight) = check_method(req, route.kind())? {
+            return Ok(Some(preflight));
+        }
+        access::permit(caller, route.access(state.metrics_public))?;
+        let token = access::bearer(req, Some(&route));
+        changes::changes(state, req, res, collection, token).await?;
+        Ok(None)
     }
 
     async fn route(
@@ -170,6 +207,8 @@ impl Dispatcher {
                     RecordsAction::Aggregate => {
                         records::aggregate(state, req, collection, name).await
                     }
+                    // Served by `open_feed` before any answer is stored.
+                    RecordsAction::Changes => Err(ApiError::not_found()),
                     RecordsAction::Create => records::create(state, req, collection).await,
                     RecordsAction::Update => records::update(state, req, collection).await,
                     RecordsAction::Destroy => records::destroy(state, req, collection).await,
@@ -221,13 +260,17 @@ fn with_newline(body: bytes::Bytes) -> bytes::Bytes {
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
-fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<RateHeaders>) {
+fn rate_headers(res: &mut Response, rate: Option<RateHeaders>) {
     if let Some(rate) = rate {
         let headers = res.headers_mut();
         headers.insert("x-ratelimit-limit", HeaderValue::from(rate.limit));
         headers.insert("x-ratelimit-remaining", HeaderValue::from(rate.remaining));
         headers.insert("x-ratelimit-reset", HeaderValue::from(rate.reset));
     }
+}
+
+fn write(res: &mut Response, outcome: Result<Reply, ApiError>, rate: Option<RateHeaders>) {
+    rate_headers(res, rate);
     match outcome {
         Ok(reply) => {
             res.status_code(reply.status);

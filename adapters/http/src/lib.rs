@@ -54,6 +54,8 @@ pub struct AppState {
     pub metrics_public: bool,
     /// Inbound webhooks; `None` turns them off.
     pub webhooks: Option<Arc<WebhookService>>,
+    /// The change feed; `None` turns `:changes` off (404).
+    pub feed: Option<Arc<moon_application::ChangeFeed>>,
     /// Idempotent writes; `None` turns `Idempotency-Key` off.
     pub idempotency: Option<Arc<IdempotencyService>>,
     /// The version `/health` reports.

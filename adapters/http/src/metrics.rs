@@ -292,6 +292,7 @@ pub fn route_label(route: Option<&Route<'_>>) -> &'static str {
             Some(RecordsAction::Get) => "records:get",
             Some(RecordsAction::Schema) => "records:schema",
             Some(RecordsAction::Aggregate) => "records:aggregate",
+            Some(RecordsAction::Changes) => "records:changes",
             Some(RecordsAction::Create) => "records:create",
             Some(RecordsAction::Update) => "records:update",
             Some(RecordsAction::Destroy) => "records:destroy",

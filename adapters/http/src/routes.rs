@@ -149,6 +149,8 @@ pub enum RecordsAction {
     Schema,
     /// `count`, `sum`, `avg`, `min`, `max`.
     Aggregate,
+    /// The change feed (Server-Sent Events).
+    Changes,
     Create,
     Update,
     Destroy,
@@ -312,6 +314,7 @@ impl RecordsAction {
             "get" => Self::Get,
             "schema" => Self::Schema,
             "count" | "sum" | "avg" | "min" | "max" => Self::Aggregate,
+            "changes" => Self::Changes,
             "create" => Self::Create,
             "update" => Self::Update,
             "destroy" => Self::Destroy,
@@ -322,7 +325,7 @@ impl RecordsAction {
     #[must_use]
     pub const fn kind(self) -> Kind {
         match self {
-            Self::List | Self::Get | Self::Schema | Self::Aggregate => Kind::Read,
+            Self::List | Self::Get | Self::Schema | Self::Aggregate | Self::Changes => Kind::Read,
             Self::Create | Self::Update | Self::Destroy => Kind::Write,
         }
     }

@@ -47,6 +47,8 @@ pub struct SqlDatabase {
     pub(crate) writer: DatabaseConnection,
     pub(crate) reader: DatabaseConnection,
     pub(crate) backend: Backend,
+    /// Poked after every commit that logged a change, so the feed reads it at once.
+    pub(crate) feed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqlDatabase {
@@ -93,7 +95,17 @@ impl SqlDatabase {
         metadata::ensure_tables(&db)
             .await
             .map_err(|e| open_error(e.to_string()))?;
+        crate::changes::ensure(&db)
+            .await
+            .map_err(|e| open_error(e.to_string()))?;
         Ok(db)
+    }
+
+    /// Notified after every local commit that logged a change (and, through the PostgreSQL
+    /// listener, after other instances' ones).
+    #[must_use]
+    pub fn feed_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.feed)
     }
 
     /// The engine behind this database.
@@ -152,6 +164,7 @@ async fn connect_server(
         writer: conn.clone(),
         reader: conn,
         backend,
+        feed: std::sync::Arc::default(),
     })
 }
 
@@ -195,6 +208,7 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
         backend: Backend::Sqlite,
+        feed: std::sync::Arc::default(),
     })
 }
 

@@ -7,6 +7,7 @@ mod auth;
 mod auth_guards;
 mod catalogue;
 mod change_marks;
+mod changes;
 mod collections;
 mod connect;
 pub mod dialect;
@@ -36,6 +37,7 @@ mod webhooks;
 mod writes;
 
 pub use auth::SqlAuthRepository;
+pub use changes::SqlChangeLog;
 pub use collections::SqlCollectionRepository;
 pub use connect::{ConnectError, PoolOptions, SqlDatabase, redact};
 pub use dialect::Backend;

@@ -16,10 +16,12 @@ pub const CHANNEL: &str = "moon_changes";
 pub struct ChangeSignals {
     pub schema: Arc<Notify>,
     pub auth: Arc<Notify>,
+    /// Another instance numbered change log entries (the feed reads them).
+    pub feed: Arc<Notify>,
 }
 
 /// Listens on [`CHANNEL`] for as long as Moon runs, waking `signals` by payload
-/// (`schema` or `auth`); reconnects after a pause when the connection drops.
+/// (`schema`, `auth` or `feed`); reconnects after a pause when the connection drops.
 pub fn spawn(url: String, signals: ChangeSignals) {
     tokio::spawn(async move {
         loop {
@@ -31,9 +33,11 @@ pub fn spawn(url: String, signals: ChangeSignals) {
                         // Changes made while not listening are found by the pollers.
                         signals.schema.notify_waiters();
                         signals.auth.notify_waiters();
+                        signals.feed.notify_one();
                         while let Ok(note) = listener.recv().await {
                             match note.payload() {
                                 "auth" => signals.auth.notify_waiters(),
+                                "feed" => signals.feed.notify_one(),
                                 _ => signals.schema.notify_waiters(),
                             }
                         }

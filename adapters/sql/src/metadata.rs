@@ -1,6 +1,7 @@
 //! The `moon_collections` system table: each collection's schema as the API sees it,
 //! the source of truth the registry is loaded from.
 
+use moon_domain::SchemaAction;
 use moon_domain::{
     Collection, CollectionName, Column, ColumnName, FieldType, Index, IndexKey, RepoError,
 };
@@ -244,7 +245,33 @@ pub async fn insert(
         .to_owned();
     let row = conn.query_one(&stored).await.map_err(|e| classify(&e))?;
     let version = row.map(|r| get::<i64>(&r, 0)).transpose()?.flatten();
+    log_schema(
+        conn,
+        &collection.name,
+        version.unwrap_or(1),
+        SchemaAction::Create,
+    )
+    .await?;
     Ok(version.and_then(|v| u64::try_from(v).ok()).unwrap_or(1))
+}
+
+/// Logs a schema change of `name` at `version` (API.md §10), in the change's transaction.
+async fn log_schema(
+    conn: &impl ConnectionTrait,
+    name: &CollectionName,
+    version: i64,
+    action: SchemaAction,
+) -> Result<(), RepoError> {
+    let backend = crate::dialect::Backend::of(conn.get_database_backend());
+    let change = moon_domain::NewChange {
+        kind: moon_domain::ChangeKind::Schema,
+        collection: name.as_str(),
+        record_id: None,
+        record: Some(action.name().to_owned()),
+        version,
+        at: chrono::Utc::now(),
+    };
+    crate::changes::append(conn, backend, &change).await
 }
 
 /// Records that `next` is about to replace its collection's schema (cleared by
@@ -305,6 +332,13 @@ pub async fn update(conn: &impl ConnectionTrait, collection: &Collection) -> Res
         .and_where(Expr::col(Alias::new("name")).eq(collection.name.as_str()))
         .to_owned();
     conn.execute(&stmt).await.map_err(|e| classify(&e))?;
+    log_schema(
+        conn,
+        &collection.name,
+        version(collection),
+        SchemaAction::Alter,
+    )
+    .await?;
     crate::epochs::bump(conn, crate::epochs::Epoch::Schema).await
 }
 
@@ -313,7 +347,17 @@ pub async fn update(conn: &impl ConnectionTrait, collection: &Collection) -> Res
 /// # Errors
 /// [`RepoError`] when the database refuses.
 pub async fn delete(conn: &impl ConnectionTrait, name: &CollectionName) -> Result<(), RepoError> {
+    let stored = Query::select()
+        .column(Alias::new("version"))
+        .from(Alias::new(TABLE))
+        .and_where(Expr::col(Alias::new("name")).eq(name.as_str()))
+        .to_owned();
+    let row = conn.query_one(&stored).await.map_err(|e| classify(&e))?;
+    let dropped = row.map(|r| get::<i64>(&r, 0)).transpose()?.flatten();
     delete_from(conn, TABLE, name).await?;
+    if let Some(version) = dropped {
+        log_schema(conn, name, version, SchemaAction::Drop).await?;
+    }
     crate::epochs::bump(conn, crate::epochs::Epoch::Schema).await
 }
 

@@ -71,12 +71,14 @@ impl SqlRecordRepository {
                         Written::Done(record) => Some(BatchOutcome::Updated(record)),
                         Written::Missing | Written::Stale => None,
                     }),
-                BatchWrite::Delete(id) => writes::delete(&txn, backend, collection, *id, None)
-                    .await
-                    .map(|w| match w {
-                        Written::Done(()) => Some(BatchOutcome::Deleted(*id)),
-                        Written::Missing | Written::Stale => None,
-                    }),
+                BatchWrite::Delete(id) => {
+                    writes::delete(&txn, backend, collection, *id, None, Utc::now())
+                        .await
+                        .map(|w| match w {
+                            Written::Done(()) => Some(BatchOutcome::Deleted(*id)),
+                            Written::Missing | Written::Stale => None,
+                        })
+                }
             };
             match outcome {
                 Ok(Some(outcome)) => outcomes.push(outcome),
@@ -93,6 +95,7 @@ impl SqlRecordRepository {
         txn.commit()
             .await
             .map_err(|e| fail(writes.len().saturating_sub(1))(classify(&e)))?;
+        self.db.feed.notify_one();
         Ok(outcomes)
     }
 
@@ -106,8 +109,12 @@ impl SqlRecordRepository {
 #[async_trait]
 impl RecordRepository for SqlRecordRepository {
     async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
-        retry::on_conflict(retry::transient, || {
-            writes::insert(&self.db.writer, self.db.backend, collection, record)
+        retry::on_conflict(retry::transient, || async {
+            let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
+            writes::insert(&txn, self.db.backend, collection, record).await?;
+            txn.commit().await.map_err(|e| classify(&e))?;
+            self.db.feed.notify_one();
+            Ok(())
         })
         .await
     }
@@ -144,6 +151,7 @@ impl RecordRepository for SqlRecordRepository {
             )
             .await?;
             txn.commit().await.map_err(|e| classify(&e))?;
+            self.db.feed.notify_one();
             Ok(written)
         })
         .await
@@ -155,14 +163,20 @@ impl RecordRepository for SqlRecordRepository {
         id: RecordId,
         expected_version: Option<i64>,
     ) -> Result<Written<()>, RepoError> {
-        retry::on_conflict(retry::transient, || {
-            writes::delete(
-                &self.db.writer,
+        retry::on_conflict(retry::transient, || async {
+            let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
+            let written = writes::delete(
+                &txn,
                 self.db.backend,
                 collection,
                 id,
                 expected_version,
+                Utc::now(),
             )
+            .await?;
+            txn.commit().await.map_err(|e| classify(&e))?;
+            self.db.feed.notify_one();
+            Ok(written)
         })
         .await
     }

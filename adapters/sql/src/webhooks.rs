@@ -332,7 +332,9 @@ impl WebhookRepository for SqlWebhookRepository {
             )));
         }
         writes::insert(&txn, self.db.backend, collection, record).await?;
-        txn.commit().await.map_err(|e| classify(&e))
+        txn.commit().await.map_err(|e| classify(&e))?;
+        self.db.feed.notify_one();
+        Ok(())
     }
 
     async fn fail(

@@ -2,14 +2,17 @@
 //! repository methods and atomic batches share them.
 
 use chrono::{DateTime, Utc};
-use moon_domain::{Collection, ColumnName, NewRecord, Record, RecordId, RepoError, Value, Written};
+use moon_domain::{
+    ChangeKind, Collection, ColumnName, NewChange, NewRecord, Record, RecordId, RepoError, Value,
+    Written,
+};
 use sea_orm::ConnectionTrait;
 use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 
 use crate::dialect::Backend;
 use crate::error::internal;
 use crate::table::{self, CREATED_AT, ID, UPDATED_AT, VERSION};
-use crate::{metadata, shaped};
+use crate::{changes, metadata, shaped};
 
 /// `SELECT` of one record by id, with the registry's columns.
 #[must_use]
@@ -69,7 +72,7 @@ fn moved(collection: &Collection) -> RepoError {
     ))
 }
 
-/// Inserts one validated record on `conn`.
+/// Inserts one validated record on `conn` and logs it; the caller owns the transaction.
 ///
 /// # Errors
 /// [`RepoError::Duplicate`] on a unique violation.
@@ -111,11 +114,19 @@ pub async fn insert(
     if result.rows_affected() == 0 {
         return Err(moved(collection));
     }
-    Ok(())
+    let change = NewChange {
+        kind: ChangeKind::Create,
+        collection: collection.name.as_str(),
+        record_id: Some(record.id.to_string()),
+        record: Some(serde_json::to_string(record).map_err(internal)?),
+        version: 1,
+        at: record.created_at,
+    };
+    changes::append(conn, backend, &change).await
 }
 
-/// Updates one record on `conn` (the version check in the same statement) and reads it
-/// back; the caller owns the transaction.
+/// Updates one record on `conn` (the version check in the same statement), reads it back
+/// and logs it; the caller owns the transaction.
 ///
 /// # Errors
 /// [`RepoError::Duplicate`] on a unique violation.
@@ -154,11 +165,24 @@ pub async fn update(
     match (result.rows_affected(), row) {
         (0, Some(_)) => Ok(Written::Stale),
         (_, None) => Ok(Written::Missing),
-        (_, Some(row)) => table::decode_record(backend, &row, collection, 0).map(Written::Done),
+        (_, Some(row)) => {
+            let record = table::decode_record(backend, &row, collection, 0)?;
+            let change = NewChange {
+                kind: ChangeKind::Update,
+                collection: collection.name.as_str(),
+                record_id: Some(record.id.to_string()),
+                record: Some(serde_json::to_string(&record).map_err(internal)?),
+                version: record.version,
+                at: updated_at,
+            };
+            changes::append(conn, backend, &change).await?;
+            Ok(Written::Done(record))
+        }
     }
 }
 
-/// Deletes one record on `conn`, only at `expected_version` when given.
+/// Deletes one record on `conn`, only at `expected_version` when given, and logs it; the
+/// caller owns the transaction.
 ///
 /// # Errors
 /// [`RepoError`] when the database fails.
@@ -168,7 +192,9 @@ pub async fn delete(
     collection: &Collection,
     id: RecordId,
     expected_version: Option<i64>,
+    at: DateTime<Utc>,
 ) -> Result<Written<()>, RepoError> {
+    let version = stored_version(conn, backend, collection, id).await?;
     let mut stmt = Query::delete()
         .from_table(Alias::new(collection.name.as_str()))
         .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()))
@@ -181,6 +207,15 @@ pub async fn delete(
     }
     let result = shaped::execute(conn, collection, &stmt).await?;
     if result.rows_affected() > 0 {
+        let change = NewChange {
+            kind: ChangeKind::Destroy,
+            collection: collection.name.as_str(),
+            record_id: Some(id.to_string()),
+            record: None,
+            version: version.unwrap_or_default(),
+            at,
+        };
+        changes::append(conn, backend, &change).await?;
         return Ok(Written::Done(()));
     }
     if schema_moved(conn, backend, collection).await? {
@@ -197,4 +232,25 @@ pub async fn delete(
     } else {
         Written::Missing
     })
+}
+
+/// The version of the record with `id`, locked on the engines with concurrent writers until
+/// the transaction ends (the destroy's change log entry names the version it removed).
+async fn stored_version(
+    conn: &impl ConnectionTrait,
+    backend: Backend,
+    collection: &Collection,
+    id: RecordId,
+) -> Result<Option<i64>, RepoError> {
+    let mut stmt = Query::select();
+    stmt.column(Alias::new(VERSION))
+        .from(Alias::new(collection.name.as_str()))
+        .and_where(Expr::col(Alias::new(ID)).eq(id.to_string()));
+    if backend != Backend::Sqlite {
+        stmt.lock(sea_query::LockType::Update);
+    }
+    let row = shaped::query_one(conn, collection, &stmt).await?;
+    row.map(|r| crate::dialect::get::<i64>(&r, 0))
+        .transpose()
+        .map(Option::flatten)
 }

@@ -2,6 +2,7 @@
 //! one file per concern.
 
 mod auth;
+mod changes;
 mod idempotency;
 mod records;
 mod schema;
@@ -9,6 +10,7 @@ mod system;
 mod webhooks;
 
 pub use auth::{AuthRepository, LoginFailureLog, PasswordHasher, TokenIssuer, UserRemoval};
+pub use changes::ChangeLog;
 pub use idempotency::IdempotencyStore;
 pub use records::RecordRepository;
 pub use schema::{CollectionRepository, SchemaRegistry};

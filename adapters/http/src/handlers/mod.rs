@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod batch;
+pub mod changes;
 pub mod collections;
 pub mod health;
 pub mod records;

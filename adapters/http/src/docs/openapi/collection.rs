@@ -156,6 +156,36 @@ pub(super) fn aggregate_fields(c: &Collection, numeric: bool) -> Vec<&str> {
         .collect()
 }
 
+/// `:changes`: the feed of the collection's changes, as Server-Sent Events (API.md §10).
+fn feed_path(name: &str, filters: &[Json]) -> Json {
+    let mut params = filters.to_vec();
+    params.extend([
+        query("q", "search", search(), false),
+        query(
+            "after",
+            "resume after this event id (a sequence number); Last-Event-ID wins",
+            json!({"type": "integer", "minimum": 0}),
+            false,
+        ),
+        query(
+            "access_token",
+            "the bearer credential, for clients that cannot send headers (a browser's EventSource)",
+            json!({"type": "string"}),
+            false,
+        ),
+        json!({"name": "Last-Event-ID", "in": "header", "required": false,
+            "description": "the id of the last event received: the stream resumes after it",
+            "schema": {"type": "integer", "minimum": 0}}),
+    ]);
+    let mut responses = ok("200", "", json!({}), &["400", "401", "404", "429", "503"]);
+    responses["200"] = json!({
+        "description": "Server-Sent Events, one per committed change in commit order: `id: <sequence>`, `event: create|update|destroy|schema` (or `reset` when the position is no longer kept), `data:` a ChangeEvent; a comment every 15 s. Ends when the credential stops working, the collection is dropped, or the reader falls too far behind.",
+        "content": {"text/event-stream": {"schema": {"type": "string"},
+            "x-moon-event-data": reference("ChangeEvent")}}});
+    json!({"get": {"tags": [name], "summary": format!("Follow changes to {name}"),
+        "operationId": format!("{name}_changes"), "parameters": params, "responses": responses}})
+}
+
 /// A search term's schema (`SearchTerm` in the components).
 fn search() -> Json {
     reference("SearchTerm")
@@ -315,6 +345,7 @@ pub(super) fn collection_paths(c: &Collection, limits: &Limits, paths: &mut Map<
             "parameters": params,
             "responses": ok("200", "the value", json!({"type": "object", "properties": {"value": {}}, "required": ["value"]}), &["400", "401", "404", "429", "503"])}}));
     }
+    paths.insert(format!("/{name}:changes"), feed_path(name, &filters));
     for (path, item) in paths.iter_mut() {
         let action = path.rsplit_once(':').map_or("", |(_, action)| action);
         let (extra, params): (&[_], &[&str]) = match action {

@@ -186,6 +186,18 @@ pub(super) fn components() -> Map<String, Json> {
                 "user": {"$ref": "#/components/schemas/User"}}}),
     );
     map.insert(
+        "ChangeEvent".into(),
+        json!({"type": "object", "required": ["collection", "id", "record", "version", "at"],
+            "description": "The data of one change feed event; a reset's data is {\"seq\": <head>}.",
+            "properties": {
+                "collection": {"type": "string"},
+                "id": {"type": ["string", "null"], "description": "the record's id (null for schema changes)"},
+                "record": {"type": ["object", "null"], "description": "the record as written (null for destroys and schema changes)"},
+                "version": {"type": "integer", "description": "the record's version after the write (a destroy: the version removed), or the schema's version"},
+                "at": {"type": "string", "format": "date-time"},
+                "action": {"type": "string", "enum": ["create", "alter", "drop"], "description": "schema changes only"}}}),
+    );
+    map.insert(
         "BatchResults".into(),
         json!({"type": "object", "required": ["results", "summary"], "properties": {
             "results": {"type": "array", "items": {"type": "object", "required": ["index", "status"], "properties": {
