@@ -290,3 +290,110 @@ async fn a_resumed_feed_gets_exactly_the_1000_writes_in_order_on_every_engine() 
         feed_survives_a_reconnect_on(engine).await;
     }
 }
+
+/// Filters over HTTP, the credential rules, and a reset once the retention swept a position.
+async fn feed_rules_on(engine: Engine) {
+    let db = TestDatabase::create(engine).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let env = [
+        ("MOON_RATE_LIMIT_USER", "0"),
+        ("MOON_CHANGES_RETENTION", "2s"),
+    ];
+    let moon = Moon::start_with(dir.path(), Some(&db.url), &env);
+    create_orders(&moon).await;
+
+    // No credential: 401 before any stream; an unknown collection: 404; a bad position: 400.
+    let url = format!("{}/orders:changes", moon.base);
+    let anonymous = moon
+        .http
+        .get(&url)
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(anonymous.ok(), Some(401), "{engine:?}");
+    let (status, body) = moon.get("/nope:changes").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("COLLECTION_NOT_FOUND"))
+    );
+    let (status, _) = moon.get("/orders:changes?after=soon").await;
+    assert_eq!(status, 400, "{engine:?}");
+    let (status, _) = moon.get("/orders:changes?sort=qty").await;
+    assert_eq!(status, 400, "{engine:?}");
+
+    // A user's token in the URL (as a browser's EventSource sends it), with a filter.
+    let user = json!({"username": "ada", "password": "Lovelace1815", "role": "user"});
+    assert_eq!(moon.post("/users:create", &user).await.0, 201);
+    let pair: Json = moon
+        .http
+        .post(format!("{}/auth:login", moon.base))
+        .json(&json!({"username": "ada", "password": "Lovelace1815"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    let token = pair["access_token"].as_str().unwrap_or_default().to_owned();
+    let query = format!("?access_token={token}&qty[gte]=5");
+    let mut stream = Stream::open(&moon, &query, None, "").await;
+    for qty in [1, 7, 3, 9] {
+        let body = json!({"data": {"title": format!("q{qty}"), "qty": qty}});
+        assert_eq!(
+            send(&moon, "/orders:create", &body).await.status().as_u16(),
+            201
+        );
+    }
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let event = stream
+            .next(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("{engine:?}: filtered events missing"));
+        got.push(event.data["record"]["qty"].as_i64().unwrap_or(-1));
+    }
+    assert_eq!(got, [7, 9], "{engine:?}");
+    // Logging out ends the stream within a couple of seconds.
+    let out = json!({"refresh_token": pair["refresh_token"]});
+    let res = moon
+        .http
+        .post(format!("{}/auth:logout", moon.base))
+        .bearer_auth(&token)
+        .json(&out)
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert_eq!(res.ok(), Some(200), "{engine:?}");
+    let started = Instant::now();
+    while stream.next(Duration::from_secs(5)).await.is_some() {}
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{engine:?}: stream kept going"
+    );
+
+    // Past the retention (2 s, swept every second), an old position is a reset.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let body = json!({"data": {"title": "late", "qty": 1}});
+    assert_eq!(
+        send(&moon, "/orders:create", &body).await.status().as_u16(),
+        201
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut stream = Stream::open(&moon, "?after=1", None, &moon.token).await;
+    let first = stream.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        first.as_ref().map(|e| e.name.as_str()),
+        Some("reset"),
+        "{engine:?}: {first:?}"
+    );
+    drop(stream);
+    drop(moon);
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feeds_filter_check_their_credential_and_reset_past_the_retention_on_every_engine() {
+    for engine in Engine::configured() {
+        feed_rules_on(engine).await;
+    }
+}

@@ -235,6 +235,8 @@ impl ChangeFeed {
             .transpose()?;
         // Subscribed before anything is read: no batch sent from now on is missed.
         let live = self.live.subscribe();
+        // What committed before this request is numbered now, so "from now" means after it.
+        self.log.sequence().await?;
         let bounds = self.log.bounds().await?;
         let (position, reset) = match after {
             None => (bounds.head, false),
