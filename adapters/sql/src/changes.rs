@@ -1,6 +1,6 @@
 //! The change log (API.md §10): an entry per record write and schema change, appended in the
-//! write's own transaction. SQLite has one writer, so an entry takes the next number as it
-//! is written; on PostgreSQL and MySQL transactions commit out of their start order, so
+//! write's own transaction. SQLite has one writer, so an entry takes the next number (its
+//! rowid) as it is written; on PostgreSQL and MySQL transactions commit out of their start order, so
 //! entries are written unnumbered and numbered after commit, in batches, under a lock (see
 //! [`SqlChangeLog::sequence`]): a reader never sees a number below one it has seen.
 
@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use moon_domain::ports::ChangeLog;
 use moon_domain::{Change, ChangeKind, LogBounds, NewChange, RepoError};
 use sea_orm::{ConnectionTrait, IsolationLevel, TransactionTrait};
-use sea_query::{Alias, Expr, ExprTrait, Func, LockType, Order, Query};
+use sea_query::{Alias, Expr, ExprTrait, LockType, Order, Query};
 
 use crate::connect::SqlDatabase;
 use crate::dialect::{Backend, get};
@@ -29,9 +29,11 @@ const BATCH: i64 = 10_000;
 pub async fn ensure(db: &SqlDatabase) -> Result<(), RepoError> {
     let statements: &[&str] = match db.backend {
         Backend::Sqlite => &[
-            "CREATE TABLE IF NOT EXISTS moon_changes (pk INTEGER PRIMARY KEY AUTOINCREMENT, \
-             seq INTEGER UNIQUE, collection TEXT NOT NULL, event TEXT NOT NULL, \
-             record_id TEXT, record TEXT, version INTEGER NOT NULL, at_us INTEGER NOT NULL)",
+            // The number is the rowid: one more than the largest, and the sweep always
+            // keeps the newest entry, so no number is ever given twice.
+            "CREATE TABLE IF NOT EXISTS moon_changes (seq INTEGER PRIMARY KEY, \
+             collection TEXT NOT NULL, event TEXT NOT NULL, record_id TEXT, record TEXT, \
+             version INTEGER NOT NULL, at_us INTEGER NOT NULL)",
             "CREATE INDEX IF NOT EXISTS moon_changes_by_collection ON moon_changes (collection, seq)",
             "CREATE TABLE IF NOT EXISTS moon_change_head (id INTEGER PRIMARY KEY, \
              swept_through INTEGER NOT NULL)",
@@ -71,11 +73,19 @@ pub async fn ensure(db: &SqlDatabase) -> Result<(), RepoError> {
 ///
 /// # Errors
 /// [`RepoError`] when the database refuses.
-pub async fn append(
-    conn: &impl ConnectionTrait,
-    backend: Backend,
-    change: &NewChange<'_>,
-) -> Result<(), RepoError> {
+pub async fn append(conn: &impl ConnectionTrait, change: &NewChange<'_>) -> Result<(), RepoError> {
+    conn.execute(&append_statement(change)?)
+        .await
+        .map_err(|e| classify(&e))?;
+    Ok(())
+}
+
+/// The `INSERT` of `change` into the log.
+///
+/// # Errors
+/// [`RepoError::Internal`] if sea-query refuses the statement.
+pub fn append_statement(change: &NewChange<'_>) -> Result<sea_query::InsertStatement, RepoError> {
+    // No number: SQLite gives the rowid, the others leave it to `sequence`.
     let values = [
         Expr::val(change.collection),
         Expr::val(change.kind.name()),
@@ -84,7 +94,7 @@ pub async fn append(
         Expr::val(change.version),
         Expr::val(change.at.timestamp_micros()),
     ];
-    let mut columns = vec![
+    let columns = [
         "collection",
         "event",
         "record_id",
@@ -93,24 +103,11 @@ pub async fn append(
         "at_us",
     ];
     let mut stmt = Query::insert();
-    stmt.into_table(Alias::new(TABLE));
-    if backend == Backend::Sqlite {
-        // The one writer commits in the order it writes: the next number is final now.
-        columns.insert(0, "seq");
-        let mut next = Query::select();
-        next.expr(Func::coalesce([Expr::col(Alias::new("seq")).max(), Expr::val(0)]).add(1))
-            .exprs(values)
-            .from(Alias::new(TABLE));
-        stmt.columns(columns.into_iter().map(Alias::new))
-            .select_from(next)
-            .map_err(internal)?;
-    } else {
-        stmt.columns(columns.into_iter().map(Alias::new))
-            .values(values)
-            .map_err(internal)?;
-    }
-    conn.execute(&stmt).await.map_err(|e| classify(&e))?;
-    Ok(())
+    stmt.into_table(Alias::new(TABLE))
+        .columns(columns.map(Alias::new))
+        .values(values)
+        .map_err(internal)?;
+    Ok(stmt)
 }
 
 /// The log on a SQL database.

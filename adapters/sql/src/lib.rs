@@ -21,6 +21,7 @@ mod indexes;
 mod listener;
 mod login_failures;
 mod metadata;
+mod one_call;
 mod query;
 mod rebuild;
 mod reconcile;

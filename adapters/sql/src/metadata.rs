@@ -262,7 +262,6 @@ async fn log_schema(
     version: i64,
     action: SchemaAction,
 ) -> Result<(), RepoError> {
-    let backend = crate::dialect::Backend::of(conn.get_database_backend());
     let change = moon_domain::NewChange {
         kind: moon_domain::ChangeKind::Schema,
         collection: name.as_str(),
@@ -271,7 +270,7 @@ async fn log_schema(
         version,
         at: chrono::Utc::now(),
     };
-    crate::changes::append(conn, backend, &change).await
+    crate::changes::append(conn, &change).await
 }
 
 /// Records that `next` is about to replace its collection's schema (cleared by

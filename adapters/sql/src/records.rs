@@ -12,10 +12,11 @@ use sea_orm::TransactionTrait;
 use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
 
 use crate::connect::SqlDatabase;
+use crate::dialect::Backend;
 use crate::dialect::get;
 use crate::error::classify;
 use crate::table::{self, ID};
-use crate::{aggregate, query, retry, shaped, writes};
+use crate::{aggregate, one_call, query, retry, shaped, writes};
 
 /// Records on a SQL database.
 #[derive(Debug, Clone)]
@@ -110,9 +111,13 @@ impl SqlRecordRepository {
 impl RecordRepository for SqlRecordRepository {
     async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
         retry::on_conflict(retry::transient, || async {
-            let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
-            writes::insert(&txn, self.db.backend, collection, record).await?;
-            txn.commit().await.map_err(|e| classify(&e))?;
+            match self.db.backend {
+                Backend::Sqlite => one_call::sqlite(&self.db.writer, collection, record).await?,
+                Backend::Postgres => {
+                    one_call::postgres(&self.db.writer, collection, record).await?
+                }
+                Backend::MySql => one_call::mysql(&self.db.writer, collection, record).await?,
+            }
             self.db.feed.notify_one();
             Ok(())
         })

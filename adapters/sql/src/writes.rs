@@ -7,7 +7,7 @@ use moon_domain::{
     Written,
 };
 use sea_orm::ConnectionTrait;
-use sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
+use sea_query::{Alias, Expr, ExprTrait, InsertStatement, Query, SelectStatement, SimpleExpr};
 
 use crate::dialect::Backend;
 use crate::error::internal;
@@ -65,7 +65,7 @@ async fn schema_moved(
         .is_none())
 }
 
-fn moved(collection: &Collection) -> RepoError {
+pub(crate) fn moved(collection: &Collection) -> RepoError {
     RepoError::SchemaChanged(format!(
         "'{}' is no longer at schema version {}",
         collection.name, collection.version
@@ -82,6 +82,19 @@ pub async fn insert(
     collection: &Collection,
     record: &NewRecord,
 ) -> Result<(), RepoError> {
+    let stmt = insert_statement(backend, collection, record)?;
+    let result = shaped::execute(conn, collection, &stmt).await?;
+    if result.rows_affected() == 0 {
+        return Err(moved(collection));
+    }
+    changes::append(conn, &created(collection, record)?).await
+}
+
+pub(crate) fn insert_statement(
+    backend: Backend,
+    collection: &Collection,
+    record: &NewRecord,
+) -> Result<InsertStatement, RepoError> {
     let created = backend.bind_datetime(&record.created_at);
     let mut values = vec![
         record.id.to_string().into(),
@@ -110,19 +123,22 @@ pub async fn insert(
         source.exprs(values.into_iter().map(Expr::val));
         stmt.select_from(source).map_err(internal)?;
     }
-    let result = shaped::execute(conn, collection, &stmt).await?;
-    if result.rows_affected() == 0 {
-        return Err(moved(collection));
-    }
-    let change = NewChange {
+    Ok(stmt)
+}
+
+/// The log entry of `record`'s creation.
+pub(crate) fn created<'a>(
+    collection: &'a Collection,
+    record: &NewRecord,
+) -> Result<NewChange<'a>, RepoError> {
+    Ok(NewChange {
         kind: ChangeKind::Create,
         collection: collection.name.as_str(),
         record_id: Some(record.id.to_string()),
         record: Some(serde_json::to_string(record).map_err(internal)?),
         version: 1,
         at: record.created_at,
-    };
-    changes::append(conn, backend, &change).await
+    })
 }
 
 /// Updates one record on `conn` (the version check in the same statement), reads it back
@@ -175,7 +191,7 @@ pub async fn update(
                 version: record.version,
                 at: updated_at,
             };
-            changes::append(conn, backend, &change).await?;
+            changes::append(conn, &change).await?;
             Ok(Written::Done(record))
         }
     }
@@ -215,7 +231,7 @@ pub async fn delete(
             version: version.unwrap_or_default(),
             at,
         };
-        changes::append(conn, backend, &change).await?;
+        changes::append(conn, &change).await?;
         return Ok(Written::Done(()));
     }
     if schema_moved(conn, backend, collection).await? {
