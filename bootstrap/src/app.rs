@@ -170,12 +170,45 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 _ => Duration::from_secs(1),
             },
             sequence_every: Duration::from_secs(1),
+            gather: Duration::from_millis(5),
             retention: config.changes_retention().map_err(anyhow::Error::msg)?,
             recheck: Duration::from_secs(1),
         },
         limits.query(),
     );
     let pump = feed.start(db.feed_signal());
+    let change_log: Arc<dyn moon_domain::ports::ChangeLog> =
+        Arc::new(moon_sql::SqlChangeLog::new(db.clone()));
+    let subscription_repo = Arc::new(
+        moon_sql::SqlSubscriptionRepository::open(db.clone())
+            .await
+            .context("cannot prepare the subscription tables")?,
+    );
+    if backend == moon_sql::Backend::Sqlite {
+        // The only process: a crashed one's leases would hold delivery up for their length.
+        subscription_repo
+            .release_leases()
+            .await
+            .context("cannot release delivery leases")?;
+    }
+    let subscriptions = Arc::new(moon_application::SubscriptionService::new(
+        subscription_repo.clone(),
+        Arc::clone(&change_log),
+        registry.clone(),
+        Arc::new(SystemClock),
+        config.subscriptions_allow_private,
+    ));
+    let deliverer = moon_application::Deliverer::new(
+        subscription_repo,
+        change_log,
+        Arc::new(
+            moon_http::HttpTransport::new(config.subscriptions_allow_private)
+                .map_err(anyhow::Error::msg)?,
+        ),
+        Arc::new(SystemClock),
+        moon_application::DeliveryPolicy::default(),
+    );
+    let delivering = deliverer.start(feed.advanced(), feed.stopping());
     let state = AppState {
         collections: collection_service,
         records: Arc::new(RecordService::new(
@@ -187,6 +220,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )),
         idempotency: Some(idempotency),
         feed: Some(Arc::clone(&feed)),
+        subscriptions: Some(subscriptions),
         webhooks: Some(webhooks),
         auth,
         rate_limiter: RateLimiter::new(config.rate_limit_user, config.rate_limit_apikey),
@@ -241,6 +275,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     server.serve(moon_http::service(state)).await;
     let _ = pump.await;
+    let _ = tokio::time::timeout(DRAIN, delivering).await;
     // Workers finish the event in hand; unfinished claims are released by their lease.
     let _ = stop_workers.send(true);
     for worker in workers {

@@ -88,6 +88,8 @@ pub struct Config {
     /// How long change log entries are kept: seconds, or a number with `s`, `m`, `h` or `d`.
     #[serde(deserialize_with = "text_or_number")]
     pub changes_retention: String,
+    /// Outbound webhooks may target loopback, link-local and private addresses.
+    pub subscriptions_allow_private: bool,
 }
 
 /// A setting given as text or as a bare number (`MOON_CHANGES_RETENTION=7200` reaches serde
@@ -162,6 +164,7 @@ impl Default for Config {
             metrics_public: false,
             webhook_workers: 4,
             changes_retention: "24h".to_owned(),
+            subscriptions_allow_private: false,
         }
     }
 }

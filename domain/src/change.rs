@@ -85,6 +85,49 @@ pub struct Change {
     pub at: DateTime<Utc>,
 }
 
+impl Change {
+    /// The event's data (API.md §10): `{"collection","id","record","version","at"}`, plus
+    /// `"action"` for schema changes. The record is the stored JSON, not re-encoded.
+    #[must_use]
+    pub fn data_json(&self) -> String {
+        self.json(None)
+    }
+
+    /// What an outbound webhook POSTs: the data with `"seq"` and `"event"` first.
+    #[must_use]
+    pub fn delivery_json(&self) -> String {
+        self.json(Some((self.seq, self.kind.name())))
+    }
+
+    fn json(&self, head: Option<(u64, &str)>) -> String {
+        let text = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let mut out = String::with_capacity(96 + self.record.as_ref().map_or(0, String::len));
+        out.push('{');
+        if let Some((seq, event)) = head {
+            out.push_str(&format!("\"seq\":{seq},\"event\":{},", text(event)));
+        }
+        let id = self.record_id.as_deref().map_or("null".to_owned(), text);
+        out.push_str(&format!(
+            "\"collection\":{},\"id\":{id},",
+            text(&self.collection)
+        ));
+        let at = text(&crate::value::format_datetime(&self.at));
+        match self.kind {
+            ChangeKind::Schema => out.push_str(&format!(
+                "\"record\":null,\"version\":{},\"at\":{at},\"action\":{}}}",
+                self.version,
+                text(self.record.as_deref().unwrap_or_default())
+            )),
+            _ => out.push_str(&format!(
+                "\"record\":{},\"version\":{},\"at\":{at}}}",
+                self.record.as_deref().unwrap_or("null"),
+                self.version
+            )),
+        }
+        out
+    }
+}
+
 /// Where a reader stands against the log's retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LogBounds {
@@ -110,5 +153,42 @@ mod tests {
             assert_eq!(ChangeKind::parse(kind.name()), Some(kind));
         }
         assert_eq!(ChangeKind::parse("insert"), None);
+    }
+
+    #[test]
+    fn events_carry_the_record_as_stored() {
+        let at = DateTime::<Utc>::from_timestamp_micros(1_764_612_000_123_456).unwrap_or_default();
+        let change = Change {
+            seq: 7,
+            kind: ChangeKind::Update,
+            collection: "orders".into(),
+            record_id: Some("01J".into()),
+            record: Some(r#"{"id":"01J","qty":3}"#.into()),
+            version: 2,
+            at,
+        };
+        let data: serde_json::Value = serde_json::from_str(&change.data_json()).unwrap_or_default();
+        assert_eq!(data["record"]["qty"], 3);
+        assert_eq!(data["version"], 2);
+        assert_eq!(data["at"], "2025-12-01T18:00:00.123456Z");
+        assert!(data.get("seq").is_none());
+        let sent: serde_json::Value =
+            serde_json::from_str(&change.delivery_json()).unwrap_or_default();
+        assert_eq!(
+            (sent["seq"].as_u64(), sent["event"].as_str()),
+            (Some(7), Some("update"))
+        );
+        let dropped = Change {
+            kind: ChangeKind::Schema,
+            record_id: None,
+            record: Some("drop".into()),
+            ..change
+        };
+        let data: serde_json::Value =
+            serde_json::from_str(&dropped.data_json()).unwrap_or_default();
+        assert_eq!(
+            (data["action"].as_str(), &data["id"]),
+            (Some("drop"), &serde_json::Value::Null)
+        );
     }
 }

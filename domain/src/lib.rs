@@ -15,6 +15,7 @@ pub mod ports;
 pub mod query;
 pub mod record;
 pub mod schema_change;
+pub mod subscription;
 pub mod validation;
 pub mod value;
 pub mod webhook;
@@ -35,5 +36,6 @@ pub use record::{NewRecord, Record, RecordId, Written};
 pub use schema_change::{
     ColumnRename, PlannedColumn, SchemaChange, SchemaError, SchemaPlan, check_columns,
 };
+pub use subscription::{Attempt, Delivery, DeliveryStatus, WebhookSubscription, is_private};
 pub use value::Value;
 pub use webhook::{EventStatus, SignatureScheme, WebhookEndpoint, WebhookEvent};

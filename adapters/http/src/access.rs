@@ -52,7 +52,11 @@ impl Route<'_> {
             }
             Self::Docs(_) => Access::Optional,
             Self::Metrics if metrics_public => Access::Public,
-            Self::Metrics | Self::Users(_) | Self::ApiKeys(_) | Self::Webhooks(_) => Access::Admin,
+            Self::Metrics
+            | Self::Users(_)
+            | Self::ApiKeys(_)
+            | Self::Webhooks(_)
+            | Self::Subscriptions(_) => Access::Admin,
             Self::Auth(AuthAction::Logout | AuthAction::Me) => Access::Caller,
             Self::Collections(action) => match action.kind() {
                 Kind::Write => Access::Admin,

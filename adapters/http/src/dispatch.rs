@@ -14,7 +14,9 @@ use salvo::{Depot, FlowCtrl, Handler, Request, Response, async_trait};
 use crate::AppState;
 use crate::access::{self, Caller};
 use crate::error::ApiError;
-use crate::handlers::{accounts, auth, changes, collections, health, records, webhooks};
+use crate::handlers::{
+    accounts, auth, changes, collections, health, records, subscriptions, webhooks,
+};
 use crate::idempotent;
 use crate::rate_limit::RateHeaders;
 use crate::reply::Reply;
@@ -187,6 +189,7 @@ impl Dispatcher {
             Route::Users(action) => accounts::users(state, req, caller, action).await,
             Route::ApiKeys(action) => accounts::apikeys(state, req, action).await,
             Route::Webhooks(action) => webhooks::admin(state, req, action).await,
+            Route::Subscriptions(action) => subscriptions::admin(state, req, action).await,
             Route::Hook(name) => webhooks::ingest(state, req, name).await,
             Route::Collections(action) => match action {
                 CollectionsAction::List => collections::list(state, req).await,

@@ -12,6 +12,7 @@ mod handlers;
 mod idempotent;
 mod input;
 mod metrics;
+mod outbound;
 mod rate_limit;
 mod record_view;
 mod reply;
@@ -31,6 +32,7 @@ pub use cors::{Cors, DEFAULT_HEADERS as DEFAULT_CORS_HEADERS};
 pub use docs::DocsCache;
 pub use error::ApiError;
 pub use metrics::Metrics;
+pub use outbound::HttpTransport;
 pub use rate_limit::RateLimiter;
 
 /// Everything the handlers need, built once at start-up.
@@ -54,6 +56,8 @@ pub struct AppState {
     pub metrics_public: bool,
     /// Inbound webhooks; `None` turns them off.
     pub webhooks: Option<Arc<WebhookService>>,
+    /// Outbound webhooks; `None` turns `/subscriptions:*` off (404).
+    pub subscriptions: Option<Arc<moon_application::SubscriptionService>>,
     /// The change feed; `None` turns `:changes` off (404).
     pub feed: Option<Arc<moon_application::ChangeFeed>>,
     /// Idempotent writes; `None` turns `Idempotency-Key` off.

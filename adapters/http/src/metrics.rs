@@ -16,7 +16,8 @@ use salvo::http::Method;
 use crate::AppState;
 use crate::reply::Reply;
 use crate::routes::{
-    AdminAction, AuthAction, CollectionsAction, RecordsAction, Route, WebhooksAction,
+    AdminAction, AuthAction, CollectionsAction, RecordsAction, Route, SubscriptionsAction,
+    WebhooksAction,
 };
 
 /// The content type of the answer (Prometheus' text exposition format).
@@ -286,6 +287,15 @@ pub fn route_label(route: Option<&Route<'_>>) -> &'static str {
             WebhooksAction::Destroy => "webhooks:destroy",
             WebhooksAction::Events => "webhooks:events",
             WebhooksAction::Replay => "webhooks:replay",
+        },
+        Route::Subscriptions(action) => match action {
+            SubscriptionsAction::List => "subscriptions:list",
+            SubscriptionsAction::Get => "subscriptions:get",
+            SubscriptionsAction::Create => "subscriptions:create",
+            SubscriptionsAction::Update => "subscriptions:update",
+            SubscriptionsAction::Destroy => "subscriptions:destroy",
+            SubscriptionsAction::Deliveries => "subscriptions:deliveries",
+            SubscriptionsAction::Replay => "subscriptions:replay",
         },
         Route::Records { action, .. } => match RecordsAction::parse(action) {
             Some(RecordsAction::List) => "records:list",

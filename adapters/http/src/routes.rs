@@ -21,6 +21,7 @@ pub enum Route<'a> {
     Hook(&'a str),
     /// A collection route; the name is as given (matched case-insensitively later) and the
     /// action is checked only once the collection is known to exist.
+    Subscriptions(SubscriptionsAction),
     Records {
         collection: &'a str,
         action: &'a str,
@@ -88,6 +89,52 @@ impl WebhooksAction {
         match self {
             Self::List | Self::Get | Self::Events => Kind::Read,
             _ => Kind::Write,
+        }
+    }
+}
+
+/// `/subscriptions:{action}`: outbound webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionsAction {
+    List,
+    Get,
+    Create,
+    Update,
+    Destroy,
+    Deliveries,
+    Replay,
+}
+
+impl SubscriptionsAction {
+    pub const ALL: [Self; 7] = [
+        Self::List,
+        Self::Get,
+        Self::Create,
+        Self::Update,
+        Self::Destroy,
+        Self::Deliveries,
+        Self::Replay,
+    ];
+
+    #[must_use]
+    pub const fn kind(self) -> Kind {
+        match self {
+            Self::List | Self::Get | Self::Deliveries => Kind::Read,
+            _ => Kind::Write,
+        }
+    }
+
+    /// The action's name in the path.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::List => "list",
+            Self::Get => "get",
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Destroy => "destroy",
+            Self::Deliveries => "deliveries",
+            Self::Replay => "replay",
         }
     }
 }
@@ -188,8 +235,15 @@ impl Kind {
 }
 
 /// Resources the API reserves for itself (served by later modules), never collections.
-const SYSTEM_RESOURCES: [&str; 7] = [
-    "auth", "users", "apikeys", "webhooks", "hooks", "doc", "docs",
+const SYSTEM_RESOURCES: [&str; 8] = [
+    "auth",
+    "users",
+    "apikeys",
+    "webhooks",
+    "subscriptions",
+    "hooks",
+    "doc",
+    "docs",
 ];
 
 impl Route<'static> {
@@ -204,6 +258,7 @@ impl Route<'static> {
         all.extend(AdminAction::ALL.map(Self::Users));
         all.extend(AdminAction::ALL.map(Self::ApiKeys));
         all.extend(WebhooksAction::ALL.map(Self::Webhooks));
+        all.extend(SubscriptionsAction::ALL.map(Self::Subscriptions));
         all
     }
 }
@@ -219,6 +274,7 @@ impl<'a> Route<'a> {
             Self::Auth(action) => action.kind(),
             Self::Users(action) | Self::ApiKeys(action) => action.kind(),
             Self::Webhooks(action) => action.kind(),
+            Self::Subscriptions(action) => action.kind(),
             Self::Records { action, .. } => match RecordsAction::parse(action) {
                 Some(action) => action.kind(),
                 None => Kind::Read,
@@ -282,6 +338,12 @@ impl<'a> Route<'a> {
                     _ => return None,
                 };
                 return Some(Self::Webhooks(action));
+            }
+            "subscriptions" => {
+                return SubscriptionsAction::ALL
+                    .into_iter()
+                    .find(|a| a.name() == action)
+                    .map(Self::Subscriptions);
             }
             _ => {}
         }

@@ -29,6 +29,7 @@ mod records;
 mod retry;
 mod shaped;
 mod startup;
+mod subscriptions;
 mod system_table;
 mod table;
 mod time_limit;
@@ -48,6 +49,7 @@ pub use listener::ChangeSignals;
 pub use login_failures::SqlLoginFailureLog;
 pub use records::SqlRecordRepository;
 pub use startup::StartupLock;
+pub use subscriptions::SqlSubscriptionRepository;
 pub use webhooks::SqlWebhookRepository;
 
 /// Starts listening for other instances' changes on PostgreSQL (see [`ChangeSignals`]).

@@ -40,6 +40,8 @@ pub struct FeedTiming {
     pub poll: Duration,
     /// Numbering entries a crashed instance left unnumbered.
     pub sequence_every: Duration,
+    /// How long the pump waits after a wake-up for more commits to number and read at once.
+    pub gather: Duration,
     pub retention: Duration,
     /// How often a subscriber's credential is checked again.
     pub recheck: Duration,
@@ -52,6 +54,8 @@ pub struct ChangeFeed {
     clock: Arc<dyn Clock>,
     live: broadcast::Sender<Arc<Batch>>,
     stop: watch::Sender<bool>,
+    /// Told after every pass that may have added entries (the outbound webhook worker).
+    advanced: Arc<Notify>,
     timing: FeedTiming,
     limits: QueryLimits,
 }
@@ -97,6 +101,7 @@ impl ChangeFeed {
             clock,
             live: broadcast::channel(LAG).0,
             stop: watch::channel(false).0,
+            advanced: Arc::default(),
             timing,
             limits,
         })
@@ -105,6 +110,18 @@ impl ChangeFeed {
     /// Ends every subscription and the pump.
     pub fn close(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Notified whenever the log may have grown.
+    #[must_use]
+    pub fn advanced(&self) -> Arc<Notify> {
+        Arc::clone(&self.advanced)
+    }
+
+    /// A receiver that sees `true` once the feed is closed.
+    #[must_use]
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
     }
 
     /// How many subscriptions are open.
@@ -133,11 +150,16 @@ impl ChangeFeed {
                 _ = poll.tick() => false,
                 _ = stop.changed() => return,
             };
+            if woken {
+                // Commits come in bursts: one pass for all of them, a few ms late.
+                tokio::time::sleep(self.timing.gather).await;
+            }
             if woken || last_sequenced.elapsed() >= self.timing.sequence_every {
                 last_sequenced = Instant::now();
                 if let Err(e) = self.log.sequence().await {
                     tracing::warn!(error = %e, "cannot number the change log");
                 }
+                self.advanced.notify_one();
             }
             // Every minute, or twice per retention when it is shorter.
             if last_swept.elapsed() >= (self.timing.retention / 2).min(Duration::from_secs(60)) {

@@ -110,6 +110,7 @@ fn fixture(recheck: Duration) -> Fixture {
         FeedTiming {
             poll: Duration::from_secs(3600),
             sequence_every: Duration::from_secs(3600),
+            gather: Duration::ZERO,
             retention: Duration::from_secs(3600),
             recheck,
         },

@@ -6,6 +6,7 @@ mod changes;
 mod idempotency;
 mod records;
 mod schema;
+mod subscriptions;
 mod system;
 mod webhooks;
 
@@ -14,5 +15,6 @@ pub use changes::ChangeLog;
 pub use idempotency::IdempotencyStore;
 pub use records::RecordRepository;
 pub use schema::{CollectionRepository, SchemaRegistry};
+pub use subscriptions::{DeliveryTransport, SubscriptionRepository};
 pub use system::{Clock, DatabaseHealth, PoolUse, SystemClock};
 pub use webhooks::WebhookRepository;

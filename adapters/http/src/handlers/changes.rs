@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moon_application::{AuthService, FeedEnd, FeedItem, Subscription};
-use moon_domain::{Change, ChangeKind};
+use moon_domain::Change;
 use salvo::sse::{SseEvent, SseKeepAlive};
 use salvo::{Request, Response};
 
@@ -107,28 +107,10 @@ async fn next_event(
     }
 }
 
-/// `id: <seq>`, `event: <kind>`, `data: {"collection","id","record","version","at"}` (schema
-/// changes add `"action"`: create, alter or drop).
+/// `id: <seq>`, `event: <kind>`, `data: <the change's data>` (API.md §10).
 fn event(change: &Change) -> SseEvent {
-    let text = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let id = change.record_id.as_deref().map_or("null".to_owned(), text);
-    let at = text(&moon_domain::value::format_datetime(&change.at));
-    let data = match change.kind {
-        ChangeKind::Schema => format!(
-            "{{\"collection\":{},\"id\":null,\"record\":null,\"version\":{},\"at\":{at},\"action\":{}}}",
-            text(&change.collection),
-            change.version,
-            text(change.record.as_deref().unwrap_or_default()),
-        ),
-        _ => format!(
-            "{{\"collection\":{},\"id\":{id},\"record\":{},\"version\":{},\"at\":{at}}}",
-            text(&change.collection),
-            change.record.as_deref().unwrap_or("null"),
-            change.version,
-        ),
-    };
     SseEvent::default()
         .name(change.kind.name())
         .id(change.seq.to_string())
-        .text(data)
+        .text(change.data_json())
 }

@@ -7,4 +7,5 @@ pub mod changes;
 pub mod collections;
 pub mod health;
 pub mod records;
+pub mod subscriptions;
 pub mod webhooks;

@@ -161,6 +161,32 @@ pub(super) fn components() -> Map<String, Json> {
     map.insert("WebhookList".into(), list("webhooks", "Webhook"));
     map.insert("WebhookEvent".into(), event());
     map.insert("WebhookEventList".into(), list("events", "WebhookEvent"));
+    map.insert(
+        "Subscription".into(),
+        json!({"type": "object", "required": ["name", "url", "collections", "events", "created_at"],
+            "properties": {"name": {"type": "string"}, "url": {"type": "string"},
+                "collections": {"type": "array", "items": {"type": "string"}},
+                "events": {"type": "array", "items": {"type": "string", "enum": ["create", "update", "destroy"]}},
+                "created_at": {"type": "string", "format": "date-time"}}}),
+    );
+    map.insert(
+        "SubscriptionAnswer".into(),
+        wrap("subscription", "Subscription"),
+    );
+    map.insert(
+        "SubscriptionList".into(),
+        list("subscriptions", "Subscription"),
+    );
+    map.insert(
+        "Delivery".into(),
+        json!({"type": "object", "required": ["id", "subscription", "seq", "event", "status", "attempts", "last_error", "created_at"],
+            "properties": {"id": {"type": "string"}, "subscription": {"type": "string"}, "seq": {"type": "integer"},
+                "event": {"type": "string", "enum": ["create", "update", "destroy"]},
+                "status": {"type": "string", "enum": ["pending", "delivered", "dead"]},
+                "attempts": {"type": "integer"}, "last_error": {"type": ["string", "null"]},
+                "created_at": {"type": "string", "format": "date-time"}}}),
+    );
+    map.insert("DeliveryList".into(), list("deliveries", "Delivery"));
     map.insert("ColumnDefinition".into(), column_definition());
     map.insert("IndexDefinition".into(), index_definition());
     map.insert(

@@ -8,7 +8,9 @@ use super::shapes::{collection_name, column_name, or_null, password, text, ulid,
 use super::{body, error_responses, headers, query, reference};
 use crate::access::Access;
 use crate::docs::DocsRoute;
-use crate::routes::{AdminAction, AuthAction, CollectionsAction, Route, WebhooksAction};
+use crate::routes::{
+    AdminAction, AuthAction, CollectionsAction, Route, SubscriptionsAction, WebhooksAction,
+};
 
 /// One operation being described.
 struct Op {
@@ -307,6 +309,41 @@ fn webhooks(action: WebhooksAction) -> Op {
     }
 }
 
+fn subscriptions(action: SubscriptionsAction) -> Op {
+    let name =
+        json!({"type": "string", "minLength": 2, "maxLength": 63, "pattern": "^[a-z][a-z0-9_-]*$"});
+    let url = json!({"type": "string", "format": "uri", "pattern": "^https?://"});
+    let collections = json!({"type": "array", "minItems": 1, "items": {"type": "string"}});
+    let events = json!({"type": "array", "minItems": 1, "uniqueItems": true, "items": {"type": "string", "enum": ["create", "update", "destroy"]}});
+    let secret =
+        json!({"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^\\u0000]+$"});
+    let by = |op: Op| {
+        op.param("name", name.clone(), true, "the subscription's name")
+            .errors(&["404"])
+    };
+    match action {
+        SubscriptionsAction::List => op("Outbound webhook subscriptions", "200", reference("SubscriptionList")),
+        SubscriptionsAction::Get => by(op("One subscription (never its secret)", "200", reference("SubscriptionAnswer"))),
+        SubscriptionsAction::Create => op("Subscribe a URL to changes", "201", reference("SubscriptionAnswer"))
+            .body(object(json!({"name": name, "url": url, "collections": collections, "events": events, "secret": secret}), &["name", "url", "collections", "secret"]))
+            .errors(&["404", "409"])
+            .links(made("subscriptions", "name", "/subscription/name")),
+        SubscriptionsAction::Update => by(op("Change a subscription", "200", reference("SubscriptionAnswer")))
+            .body(object(json!({"url": url, "collections": collections, "events": events, "secret": secret}), &[])),
+        SubscriptionsAction::Destroy => by(op("Delete a subscription and its deliveries", "200", reference("Message"))),
+        SubscriptionsAction::Deliveries => op("Deliveries, newest first", "200", reference("DeliveryList"))
+            .param("name", name.clone(), false, "only this subscription's")
+            .param("status", json!({"type": "string", "enum": ["pending", "delivered", "dead"]}), false, "only deliveries in this state")
+            .param("limit", json!({"type": "integer", "minimum": 1, "maximum": 200}), false, "how many (default 50)")
+            .errors(&["404"]),
+        SubscriptionsAction::Replay => op("Send a delivery again, or every change after a sequence number", "202", reference("Message"))
+            .body(json!({"oneOf": [
+                object(json!({"id": {"type": "string"}}), &["id"]),
+                object(json!({"name": name, "after": {"type": "integer", "minimum": 0}}), &["name", "after"])]}))
+            .errors(&["404"]),
+    }
+}
+
 /// The path and the operation for `method`; `None` for collection routes, which
 /// `collection` describes.
 fn describe(route: Route<'static>, method: &str) -> Option<(String, Op)> {
@@ -354,6 +391,10 @@ fn describe(route: Route<'static>, method: &str) -> Option<(String, Op)> {
         Route::Webhooks(action) => (
             format!("/webhooks:{}", action_name(route)),
             webhooks(action),
+        ),
+        Route::Subscriptions(action) => (
+            format!("/subscriptions:{}", action.name()),
+            subscriptions(action),
         ),
         Route::Records { .. } => return None,
     })
