@@ -6,7 +6,10 @@ connections; for each create, the time from sending it to its event arriving (an
 of commit-to-event) and from its 201 to the event (a lower bound). idle: opens N subscribers
 that read nothing and prints Moon's RSS before and after.
 
-usage: feed_latency.py latency BASE RATE SECONDS | feed_latency.py idle BASE N PID
+webhook: the same paced creates with a subscription to a local receiver; the time from
+sending a create to its delivery arriving.
+
+usage: feed_latency.py latency|webhook BASE RATE SECONDS | feed_latency.py idle BASE N PID
 """
 import http.client
 import json
@@ -31,10 +34,39 @@ def subscribe(host, port, path):
     return s
 
 
-def latency(base, rate, seconds):
+def webhook_receiver(arrived):
+    import http.server
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            data = json.loads(body)
+            if data.get("id"):
+                arrived.setdefault(data["id"], time.monotonic())
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.server_address[1]
+
+
+def latency(base, rate, seconds, webhook=False):
     u = urllib.parse.urlparse(base)
     arrived = {}
     stop = threading.Event()
+    if webhook:
+        port = webhook_receiver(arrived)
+        conn = http.client.HTTPConnection(u.hostname, u.port)
+        sub = {"name": "bench", "url": f"http://127.0.0.1:{port}/hook", "collections": ["bench"], "secret": "s"}
+        conn.request("POST", "/subscriptions:create", json.dumps(sub), {"Content-Type": "application/json"})
+        assert conn.getresponse().status == 201
 
     def reader():
         s = subscribe(u.hostname, u.port, "/bench:changes")
@@ -52,8 +84,8 @@ def latency(base, rate, seconds):
                         if data.get("id"):
                             arrived[data["id"]] = time.monotonic()
 
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
+    if not webhook:
+        threading.Thread(target=reader, daemon=True).start()
     time.sleep(0.5)
     sent = {}
     writers = 4
@@ -84,7 +116,7 @@ def latency(base, rate, seconds):
     for w in ws:
         w.join()
     elapsed = time.monotonic() - began
-    time.sleep(1.0)
+    time.sleep(3.0)
     stop.set()
     upper, lower, missing = [], [], 0
     for rid, (t0, t1) in sent.items():
@@ -131,7 +163,7 @@ def idle(base, n, pid):
 
 if __name__ == "__main__":
     mode = sys.argv[1]
-    if mode == "latency":
-        latency(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]))
+    if mode in ("latency", "webhook"):
+        latency(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), mode == "webhook")
     else:
         idle(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
