@@ -84,19 +84,28 @@ impl Deliverer {
         let me = Arc::clone(self);
         tokio::spawn(async move {
             let slots = Arc::new(Semaphore::new(me.policy.workers.max(1)));
+            // The list is read again at most every `poll`: with no subscriptions, a busy log
+            // costs nothing but this check.
+            let mut listed: Option<(std::time::Instant, Vec<WebhookSubscription>)> = None;
             loop {
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(me.policy.poll) => {}
                     _ = stop.changed() => return,
                 }
-                let subscriptions = match me.repo.list().await {
-                    Ok(list) => list,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the subscriptions");
-                        continue;
+                let stale = listed
+                    .as_ref()
+                    .is_none_or(|(at, _)| at.elapsed() >= me.policy.poll);
+                if stale {
+                    match me.repo.list().await {
+                        Ok(list) => listed = Some((std::time::Instant::now(), list)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the subscriptions");
+                            continue;
+                        }
                     }
-                };
+                }
+                let subscriptions = listed.as_ref().map(|(_, l)| l.clone()).unwrap_or_default();
                 let mut turns = tokio::task::JoinSet::new();
                 for subscription in subscriptions {
                     let (me, slots) = (Arc::clone(&me), Arc::clone(&slots));
@@ -128,6 +137,11 @@ impl Deliverer {
         {
             return Ok(());
         }
+        // The listed copy's place in the log may be old (the list is cached): read it now.
+        let Some(subscription) = self.repo.get(&subscription.name).await? else {
+            return Ok(());
+        };
+        let subscription = &subscription;
         self.queue(subscription).await?;
         for _ in 0..TURN {
             let Some(delivery) = self.repo.next_pending(&subscription.name).await? else {

@@ -242,7 +242,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .to_owned();
         let row = self
             .db
-            .writer
+            .reader
             .query_one(&stmt)
             .await
             .map_err(|e| classify(&e))?;
@@ -257,7 +257,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .to_owned();
         let rows = self
             .db
-            .writer
+            .reader
             .query_all(&stmt)
             .await
             .map_err(|e| classify(&e))?;
@@ -349,7 +349,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .to_owned();
         let row = self
             .db
-            .writer
+            .reader
             .query_one(&stmt)
             .await
             .map_err(|e| classify(&e))?;
@@ -402,7 +402,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
         }
         let rows = self
             .db
-            .writer
+            .reader
             .query_all(&stmt)
             .await
             .map_err(|e| classify(&e))?;
