@@ -42,7 +42,8 @@ impl Default for DeliveryPolicy {
     }
 }
 
-/// Deliveries sent per subscription before the others get their turn.
+/// Deliveries sent per subscription before the others get their turn (and marked done in
+/// one statement).
 const TURN: usize = 100;
 
 /// The worker.
@@ -143,22 +144,27 @@ impl Deliverer {
         };
         let subscription = &subscription;
         self.queue(subscription).await?;
-        for _ in 0..TURN {
-            let Some(delivery) = self.repo.next_pending(&subscription.name).await? else {
-                return Ok(());
-            };
+        let batch = self
+            .repo
+            .pending(&subscription.name, u32::try_from(TURN).unwrap_or(u32::MAX))
+            .await?;
+        let mut done = Vec::with_capacity(batch.len());
+        for delivery in &batch {
             // Order per subscription: nothing overtakes a delivery waiting for its retry.
             if delivery.next_attempt_at > self.clock.now().timestamp_millis() {
-                return Ok(());
+                break;
             }
-            let attempt = self.send(subscription, &delivery).await;
-            let retrying = matches!(attempt, Attempt::Retry { .. });
-            self.repo.record(&delivery.id, &attempt).await?;
-            if retrying {
-                return Ok(());
+            match self.send(subscription, delivery).await {
+                Attempt::Delivered => done.push(delivery.id.clone()),
+                attempt @ Attempt::Retry { .. } => {
+                    self.repo.record(&delivery.id, &attempt).await?;
+                    break;
+                }
+                attempt @ Attempt::Dead { .. } => self.repo.record(&delivery.id, &attempt).await?,
             }
         }
-        Ok(())
+        // Marked only after their 2xx: a crash before this sends them again (at least once).
+        self.repo.delivered(&done).await
     }
 
     /// Turns the log entries after the subscription's cursor into deliveries.

@@ -338,22 +338,41 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
         Ok(true)
     }
 
-    async fn next_pending(&self, name: &str) -> Result<Option<Delivery>, RepoError> {
+    async fn pending(&self, name: &str, limit: u32) -> Result<Vec<Delivery>, RepoError> {
         let stmt = Query::select()
             .columns(DELIVERY_COLUMNS.map(a))
             .from(a(DELIVERIES))
             .and_where(Expr::col(a("subscription")).eq(name))
             .and_where(Expr::col(a("status")).eq(DeliveryStatus::Pending.as_str()))
             .order_by(a("seq"), Order::Asc)
-            .limit(1)
+            .limit(u64::from(limit))
             .to_owned();
-        let row = self
+        let rows = self
             .db
             .reader
-            .query_one(&stmt)
+            .query_all(&stmt)
             .await
             .map_err(|e| classify(&e))?;
-        row.as_ref().map(delivery).transpose()
+        rows.iter().map(delivery).collect()
+    }
+
+    async fn delivered(&self, ids: &[String]) -> Result<(), RepoError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let stmt = Query::update()
+            .table(a(DELIVERIES))
+            .value(a("status"), DeliveryStatus::Delivered.as_str())
+            .value(a("attempts"), Expr::col(a("attempts")).add(1))
+            .value(a("last_error"), Option::<String>::None)
+            .and_where(Expr::col(a("id")).is_in(ids.iter().cloned()))
+            .to_owned();
+        self.db
+            .writer
+            .execute(&stmt)
+            .await
+            .map_err(|e| classify(&e))?;
+        Ok(())
     }
 
     async fn record(&self, id: &str, attempt: &Attempt) -> Result<(), RepoError> {

@@ -54,11 +54,16 @@ pub trait SubscriptionRepository: Send + Sync {
         to: u64,
         deliveries: &[Delivery],
     ) -> Result<bool, RepoError>;
-    /// The pending delivery with the lowest sequence number, if any.
+    /// Up to `limit` pending deliveries, lowest sequence number first.
     ///
     /// # Errors
     /// [`RepoError`] when the database fails.
-    async fn next_pending(&self, name: &str) -> Result<Option<Delivery>, RepoError>;
+    async fn pending(&self, name: &str, limit: u32) -> Result<Vec<Delivery>, RepoError>;
+    /// Marks these deliveries delivered, in one statement.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn delivered(&self, ids: &[String]) -> Result<(), RepoError>;
     /// Records what an attempt came to.
     ///
     /// # Errors
