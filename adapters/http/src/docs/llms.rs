@@ -48,7 +48,7 @@ fn markdown(state: &Site<'_>, collections: &[Arc<Collection>]) -> String {
     );
     let _ = writeln!(
         out,
-        "## System\n\n- `GET {p}/health`\n- `POST {p}/auth:login` `{{\"username\",\"password\"}}` → tokens\n- `POST {p}/auth:refresh`, `POST {p}/auth:logout`, `GET {p}/auth:me`\n- `GET {p}/collections:list`, `GET {p}/collections:get?name=`, `POST {p}/collections:create|update|destroy` (admin; indexes: `\"indexes\":[{{\"name\":\"by_brand_price\",\"columns\":[\"brand\",\"-price\"]}}]` on create, `add_indexes`/`remove_indexes` on update)\n- `{p}/users:*`, `{p}/apikeys:*` (admin)\n- `GET {p}/openapi.json` (OpenAPI 3.1), `GET {p}/docs` (interactive)\n"
+        "## System\n\n- `GET {p}/health`\n- `POST {p}/auth:login` `{{\"username\",\"password\"}}` → tokens\n- `POST {p}/auth:refresh`, `POST {p}/auth:logout`, `GET {p}/auth:me`\n- `GET {p}/collections:list`, `GET {p}/collections:get?name=`, `POST {p}/collections:create|update|destroy` (admin; indexes: `\"indexes\":[{{\"name\":\"by_brand_price\",\"columns\":[\"brand\",\"-price\"]}}]` on create, `add_indexes`/`remove_indexes` on update)\n- `{p}/users:*`, `{p}/apikeys:*`, `{p}/webhooks:*` (inbound), `{p}/subscriptions:*` (outbound webhooks: signed POSTs of every change) (admin)\n- `GET {p}/{{collection}}:changes` — Server-Sent Events of every change in commit order; resume with `Last-Event-ID`; `:list` filters apply\n- `GET {p}/openapi.json` (OpenAPI 3.1), `GET {p}/docs` (interactive)\n"
     );
     let _ = writeln!(out, "## Collections\n");
     if collections.is_empty() {

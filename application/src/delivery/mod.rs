@@ -247,3 +247,6 @@ impl Deliverer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
