@@ -170,7 +170,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 _ => Duration::from_secs(1),
             },
             sequence_every: Duration::from_secs(1),
-            gather: Duration::from_millis(5),
+            // PostgreSQL and MySQL number entries after commit: one pass per 20 ms keeps
+            // that from costing the writers (SQLite only waits to read in bulk).
+            gather: match backend {
+                moon_sql::Backend::Sqlite => Duration::from_millis(5),
+                _ => Duration::from_millis(20),
+            },
             retention: config.changes_retention().map_err(anyhow::Error::msg)?,
             recheck: Duration::from_secs(1),
         },
