@@ -166,3 +166,21 @@ impl QueryParams<'_> {
         }
     }
 }
+
+/// The `name` an admin action is about: the `?name=` query parameter or, failing that, the
+/// body's `name`.
+///
+/// # Errors
+/// `VALIDATION_ERROR` when neither gives one.
+pub fn name_param(
+    req: &Request,
+    body: Option<&mut Map<String, Json>>,
+    what: &str,
+) -> Result<String, ApiError> {
+    if let Some(name) = req.queries().get("name") {
+        return Ok(name.clone());
+    }
+    body.and_then(|b| b.remove("name"))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| ApiError::invalid("name", format!("give the {what} as ?name=")))
+}

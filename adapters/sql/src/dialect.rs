@@ -47,16 +47,6 @@ impl Backend {
         }
     }
 
-    /// The engine of a sea-orm backend (a connection or transaction knows its own).
-    #[must_use]
-    pub const fn of(backend: DbBackend) -> Self {
-        match backend {
-            DbBackend::Postgres => Self::Postgres,
-            DbBackend::MySql => Self::MySql,
-            _ => Self::Sqlite,
-        }
-    }
-
     #[must_use]
     pub const fn db_backend(self) -> DbBackend {
         match self {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::input::{json_body, object, optional, optional_object, query_params};
+use crate::input::{json_body, name_param, object, optional, optional_object, query_params};
 use crate::reply::Reply;
 use crate::routes::SubscriptionsAction;
 
@@ -49,16 +49,6 @@ fn input(mut body: Map<String, Json>) -> Result<SubscriptionInput, ApiError> {
     })
 }
 
-/// The `name` from the query or, failing that, the body.
-fn name_of(req: &Request, body: Option<&mut Map<String, Json>>) -> Result<String, ApiError> {
-    if let Some(name) = req.queries().get("name") {
-        return Ok(name.clone());
-    }
-    body.and_then(|b| b.remove("name"))
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .ok_or_else(|| ApiError::invalid("name", "give the subscription as ?name="))
-}
-
 pub async fn admin(
     state: &AppState,
     req: &mut Request,
@@ -75,7 +65,7 @@ pub async fn admin(
         }
         SubscriptionsAction::Get => {
             query_params(req, &["name"])?;
-            let found = subs.get(&name_of(req, None)?).await?;
+            let found = subs.get(&name_param(req, None, "subscription")?).await?;
             Ok(Reply::ok(&json!({ "subscription": view(&found) })))
         }
         SubscriptionsAction::Create => {
@@ -90,7 +80,7 @@ pub async fn admin(
         SubscriptionsAction::Update => {
             query_params(req, &["name"])?;
             let mut body = object(json_body(req, state.max_body_bytes).await?, &KEYS, "")?;
-            let name = name_of(req, Some(&mut body))?;
+            let name = name_param(req, Some(&mut body), "subscription")?;
             let mut changes = input(body)?;
             changes.name = Some(name);
             let changed = subs.update(changes).await?;
@@ -101,7 +91,8 @@ pub async fn admin(
         SubscriptionsAction::Destroy => {
             query_params(req, &["name"])?;
             let mut body = optional_object(req, state.max_body_bytes, &["name"]).await?;
-            subs.destroy(&name_of(req, body.as_mut())?).await?;
+            subs.destroy(&name_param(req, body.as_mut(), "subscription")?)
+                .await?;
             Ok(Reply::ok(&json!({ "message": "Subscription deleted" })))
         }
         SubscriptionsAction::Deliveries => {

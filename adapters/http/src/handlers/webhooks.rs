@@ -13,7 +13,8 @@ use serde_json::{Map, Value as Json, json};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::input::{
-    json_body, json_body_bytes, object, optional, optional_object, query_params, required,
+    json_body, json_body_bytes, name_param, object, optional, optional_object, query_params,
+    required,
 };
 use crate::reply::Reply;
 use crate::routes::WebhooksAction;
@@ -133,15 +134,6 @@ fn apply(
     Ok(base)
 }
 
-fn name_param(req: &Request, body: Option<&mut Map<String, Json>>) -> Result<String, ApiError> {
-    if let Some(name) = req.queries().get("name") {
-        return Ok(name.clone());
-    }
-    body.and_then(|b| b.remove("name"))
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .ok_or_else(|| ApiError::invalid("name", "give the webhook as ?name="))
-}
-
 pub async fn admin(
     state: &AppState,
     req: &mut Request,
@@ -175,7 +167,7 @@ pub async fn admin(
         }
         WebhooksAction::Get => {
             query_params(req, &["name"])?;
-            let endpoint = hooks.endpoint(&name_param(req, None)?).await?;
+            let endpoint = hooks.endpoint(&name_param(req, None, "webhook")?).await?;
             Ok(Reply::ok(&json!({ "webhook": endpoint_view(&endpoint) })))
         }
         WebhooksAction::Create => {
@@ -209,7 +201,7 @@ pub async fn admin(
         WebhooksAction::Update => {
             query_params(req, &["name"])?;
             let mut body = object(json_body(req, state.max_body_bytes).await?, &KEYS, "")?;
-            let name = name_param(req, Some(&mut body))?;
+            let name = name_param(req, Some(&mut body), "webhook")?;
             let endpoint = apply(body, hooks.endpoint(&name).await?, false)?;
             hooks.save(&endpoint, false).await?;
             Ok(Reply::ok(
@@ -219,7 +211,9 @@ pub async fn admin(
         WebhooksAction::Destroy => {
             query_params(req, &["name"])?;
             let mut body = optional_object(req, state.max_body_bytes, &["name"]).await?;
-            hooks.delete(&name_param(req, body.as_mut())?).await?;
+            hooks
+                .delete(&name_param(req, body.as_mut(), "webhook")?)
+                .await?;
             Ok(Reply::ok(&json!({ "message": "Webhook deleted" })))
         }
         WebhooksAction::Events => {

@@ -2,15 +2,18 @@
 //! column lets exactly one instance deliver for a subscription at a time.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use moon_domain::ports::SubscriptionRepository;
-use moon_domain::{Attempt, ChangeKind, Delivery, DeliveryStatus, RepoError, WebhookSubscription};
+use moon_domain::{Attempt, Delivery, DeliveryStatus, RepoError, WebhookSubscription};
 use sea_orm::{ConnectionTrait, QueryResult, TransactionTrait};
 use sea_query::{Alias, Cond, Expr, ExprTrait, Order, Query};
 
 use crate::connect::SqlDatabase;
-use crate::dialect::{Backend, get};
+use crate::dialect::Backend;
 use crate::error::{classify, internal};
+
+mod rows;
+
+use rows::{DELIVERY_COLUMNS, SUB_COLUMNS, delivery, millis, names, subscription};
 
 const SUBSCRIPTIONS: &str = "moon_subscriptions";
 const DELIVERIES: &str = "moon_deliveries";
@@ -26,6 +29,28 @@ pub struct SqlSubscriptionRepository {
 }
 
 impl SqlSubscriptionRepository {
+    /// Runs a write on the writer; the rows it changed.
+    async fn run(&self, stmt: &impl sea_orm::StatementBuilder) -> Result<u64, RepoError> {
+        self.db
+            .writer
+            .execute(stmt)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(|e| classify(&e))
+    }
+
+    /// Runs a read on the reader pool.
+    async fn rows(
+        &self,
+        stmt: &impl sea_orm::StatementBuilder,
+    ) -> Result<Vec<QueryResult>, RepoError> {
+        self.db
+            .reader
+            .query_all(stmt)
+            .await
+            .map_err(|e| classify(&e))
+    }
+
     /// Opens the repository, creating its tables when missing.
     ///
     /// # Errors
@@ -84,88 +109,9 @@ impl SqlSubscriptionRepository {
             .value(a("lease_owner"), Option::<String>::None)
             .value(a("lease_until"), 0_i64)
             .to_owned();
-        self.db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
+        self.run(&stmt).await?;
         Ok(())
     }
-}
-
-const SUB_COLUMNS: [&str; 7] = [
-    "name",
-    "url",
-    "collections",
-    "events",
-    "secret",
-    "created_at",
-    "cursor_seq",
-];
-const DELIVERY_COLUMNS: [&str; 10] = [
-    "id",
-    "subscription",
-    "seq",
-    "event",
-    "payload",
-    "status",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "created_at",
-];
-
-fn millis(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
-}
-
-fn text(row: &QueryResult, i: usize) -> Result<String, RepoError> {
-    Ok(get::<String>(row, i)?.unwrap_or_default())
-}
-
-fn number(row: &QueryResult, i: usize) -> Result<i64, RepoError> {
-    Ok(get::<i64>(row, i)?.unwrap_or_default())
-}
-
-fn subscription(row: &QueryResult) -> Result<WebhookSubscription, RepoError> {
-    let collections: Vec<String> = serde_json::from_str(&text(row, 2)?).map_err(internal)?;
-    let events: Vec<String> = serde_json::from_str(&text(row, 3)?).map_err(internal)?;
-    Ok(WebhookSubscription {
-        name: text(row, 0)?,
-        url: text(row, 1)?,
-        collections,
-        events: events.iter().filter_map(|e| ChangeKind::parse(e)).collect(),
-        secret: text(row, 4)?,
-        created_at: from_millis(number(row, 5)?),
-        cursor: u64::try_from(number(row, 6)?).unwrap_or(0),
-    })
-}
-
-fn delivery(row: &QueryResult) -> Result<Delivery, RepoError> {
-    let event = text(row, 3)?;
-    let status = text(row, 5)?;
-    Ok(Delivery {
-        id: text(row, 0)?,
-        subscription: text(row, 1)?,
-        seq: u64::try_from(number(row, 2)?).unwrap_or(0),
-        event: ChangeKind::parse(&event).ok_or_else(|| internal(format!("event '{event}'")))?,
-        payload: text(row, 4)?,
-        status: DeliveryStatus::parse(&status)
-            .ok_or_else(|| internal(format!("status '{status}'")))?,
-        attempts: u32::try_from(number(row, 6)?).unwrap_or(0),
-        next_attempt_at: number(row, 7)?,
-        last_error: get::<String>(row, 8)?,
-        created_at: from_millis(number(row, 9)?),
-    })
-}
-
-fn names(kinds: &[ChangeKind]) -> String {
-    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
-    serde_json::to_string(&names).unwrap_or_default()
 }
 
 #[async_trait]
@@ -189,11 +135,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
                 0_i64.into(),
             ])
             .to_owned();
-        self.db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
+        self.run(&stmt).await?;
         Ok(())
     }
 
@@ -209,13 +151,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .value(a("secret"), s.secret.clone())
             .and_where(Expr::col(a("name")).eq(s.name.as_str()))
             .to_owned();
-        let done = self
-            .db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(done.rows_affected() > 0)
+        Ok(self.run(&stmt).await? > 0)
     }
 
     async fn delete(&self, name: &str) -> Result<bool, RepoError> {
@@ -240,13 +176,11 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .from(a(SUBSCRIPTIONS))
             .and_where(Expr::col(a("name")).eq(name))
             .to_owned();
-        let row = self
-            .db
-            .reader
-            .query_one(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        row.as_ref().map(subscription).transpose()
+        self.rows(&stmt)
+            .await?
+            .first()
+            .map(subscription)
+            .transpose()
     }
 
     async fn list(&self) -> Result<Vec<WebhookSubscription>, RepoError> {
@@ -255,12 +189,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .from(a(SUBSCRIPTIONS))
             .order_by(a("name"), Order::Asc)
             .to_owned();
-        let rows = self
-            .db
-            .reader
-            .query_all(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
+        let rows = self.rows(&stmt).await?;
         rows.iter().map(subscription).collect()
     }
 
@@ -283,13 +212,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
                     .add(Expr::col(a("lease_until")).lt(now_ms)),
             )
             .to_owned();
-        let done = self
-            .db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(done.rows_affected() > 0)
+        Ok(self.run(&stmt).await? > 0)
     }
 
     async fn enqueue(
@@ -347,12 +270,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .order_by(a("seq"), Order::Asc)
             .limit(u64::from(limit))
             .to_owned();
-        let rows = self
-            .db
-            .reader
-            .query_all(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
+        let rows = self.rows(&stmt).await?;
         rows.iter().map(delivery).collect()
     }
 
@@ -367,11 +285,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .value(a("last_error"), Option::<String>::None)
             .and_where(Expr::col(a("id")).is_in(ids.iter().cloned()))
             .to_owned();
-        self.db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
+        self.run(&stmt).await?;
         Ok(())
     }
 
@@ -394,11 +308,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
                     .value(a("last_error"), error.clone());
             }
         }
-        self.db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
+        self.run(&stmt).await?;
         Ok(())
     }
 
@@ -419,12 +329,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
         if let Some(status) = status {
             stmt.and_where(Expr::col(a("status")).eq(status.as_str()));
         }
-        let rows = self
-            .db
-            .reader
-            .query_all(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
+        let rows = self.rows(&stmt).await?;
         rows.iter().map(delivery).collect()
     }
 
@@ -436,13 +341,7 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .value(a("next_attempt_at"), now_ms)
             .and_where(Expr::col(a("id")).eq(id))
             .to_owned();
-        let done = self
-            .db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(done.rows_affected() > 0)
+        Ok(self.run(&stmt).await? > 0)
     }
 
     async fn rewind(&self, name: &str, after: u64) -> Result<bool, RepoError> {
@@ -451,12 +350,6 @@ impl SubscriptionRepository for SqlSubscriptionRepository {
             .value(a("cursor_seq"), i64::try_from(after).unwrap_or(i64::MAX))
             .and_where(Expr::col(a("name")).eq(name))
             .to_owned();
-        let done = self
-            .db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(done.rows_affected() > 0)
+        Ok(self.run(&stmt).await? > 0)
     }
 }
