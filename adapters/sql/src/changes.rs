@@ -83,15 +83,15 @@ pub async fn append(conn: &impl ConnectionTrait, change: &NewChange<'_>) -> Resu
 /// # Errors
 /// [`RepoError::Internal`] if sea-query refuses the statement.
 pub fn append_statement(change: &NewChange<'_>) -> Result<sea_query::InsertStatement, RepoError> {
-    // No number: SQLite gives the rowid, the others leave it to `sequence`.
-    let values = [
-        Expr::val(change.collection),
-        Expr::val(change.kind.name()),
-        Expr::val(change.record_id.clone()),
-        Expr::val(change.record.clone()),
-        Expr::val(change.version),
-        Expr::val(change.at.timestamp_micros()),
-    ];
+    let mut stmt = append_head();
+    stmt.values(entry_row(change).into_iter().map(Expr::val))
+        .map_err(internal)?;
+    Ok(stmt)
+}
+
+/// `INSERT INTO moon_changes (<columns>)`, without rows. No number: SQLite gives the rowid,
+/// the others leave it to `sequence`.
+pub fn append_head() -> sea_query::InsertStatement {
     let columns = [
         "collection",
         "event",
@@ -102,10 +102,20 @@ pub fn append_statement(change: &NewChange<'_>) -> Result<sea_query::InsertState
     ];
     let mut stmt = Query::insert();
     stmt.into_table(Alias::new(TABLE))
-        .columns(columns.map(Alias::new))
-        .values(values)
-        .map_err(internal)?;
-    Ok(stmt)
+        .columns(columns.map(Alias::new));
+    stmt
+}
+
+/// `change`'s row for [`append_head`].
+pub fn entry_row(change: &NewChange<'_>) -> [sea_query::Value; 6] {
+    [
+        change.collection.into(),
+        change.kind.name().into(),
+        change.record_id.clone().into(),
+        change.record.clone().into(),
+        change.version.into(),
+        change.at.timestamp_micros().into(),
+    ]
 }
 
 /// The log on a SQL database.

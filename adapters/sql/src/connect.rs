@@ -49,6 +49,8 @@ pub struct SqlDatabase {
     pub(crate) backend: Backend,
     /// Poked after every commit that logged a change, so the feed reads it at once.
     pub(crate) feed: std::sync::Arc<tokio::sync::Notify>,
+    /// SQLite's creates, committed in groups by one task on the writer.
+    pub(crate) creates: Option<crate::group_commit::GroupCommit>,
 }
 
 impl SqlDatabase {
@@ -165,6 +167,7 @@ async fn connect_server(
         reader: conn,
         backend,
         feed: std::sync::Arc::default(),
+        creates: None,
     })
 }
 
@@ -205,6 +208,7 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .await
         .map_err(|e| e.to_string())?;
     Ok(SqlDatabase {
+        creates: Some(crate::group_commit::GroupCommit::start(writer.clone())),
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
         backend: Backend::Sqlite,

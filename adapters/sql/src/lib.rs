@@ -14,6 +14,7 @@ pub mod dialect;
 mod epochs;
 mod error;
 mod failpoint;
+mod group_commit;
 mod health;
 mod idempotency;
 mod in_place;

@@ -1,71 +1,18 @@
-//! Creating one record in one round trip on SQLite and PostgreSQL: the insert and its change
-//! log entry (API.md §10) in one call, where the general path (`writes::insert` in a
-//! transaction, which MySQL keeps) takes four. The create path is the hottest write; each
-//! round trip is a hand-off to a driver thread or the network.
+//! Creating one record in one round trip on PostgreSQL: the insert and its change log entry
+//! (API.md §10) in one statement, where the general path (`writes::insert` in a transaction,
+//! which MySQL keeps) takes four. The create path is the hottest write; each round trip is a
+//! trip over the network. (SQLite's creates go through `group_commit`.)
 
 use moon_domain::{Collection, NewRecord, RepoError};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_query::{Alias, Value as SqlValue};
 
 use crate::changes;
 use crate::dialect::Backend;
-use crate::error::{classify, internal};
+use crate::error::classify;
 use crate::shaped;
 use crate::table::ID;
 use crate::writes::{created, insert_statement, moved};
-
-/// SQLite, one record: `BEGIN`, the insert, its log entry and `COMMIT` sent as one call to
-/// the writer connection's thread. Each call is a hand-off to that thread and back; four of
-/// them instead of one cost two thirds of the create throughput. The connection is held
-/// until a failed script's transaction is rolled back, so no other write meets it open.
-///
-/// # Errors
-/// [`RepoError::Duplicate`] on a unique violation; nothing is written then.
-pub async fn sqlite(
-    writer: &DatabaseConnection,
-    collection: &Collection,
-    record: &NewRecord,
-) -> Result<(), RepoError> {
-    let insert = shaped::tagged(
-        writer,
-        collection,
-        &insert_statement(Backend::Sqlite, collection, record)?,
-    );
-    let log = writer
-        .get_database_backend()
-        .build(&changes::append_statement(&created(collection, record)?)?);
-    let sql = format!("BEGIN; {}; {}; COMMIT", insert.sql, log.sql);
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for value in [insert.values, log.values]
-        .into_iter()
-        .flatten()
-        .flat_map(|v| v.0)
-    {
-        query = match value {
-            SqlValue::String(v) => query.bind(v),
-            SqlValue::BigInt(v) => query.bind(v),
-            SqlValue::Int(v) => query.bind(v),
-            SqlValue::Bool(v) => query.bind(v),
-            other => return Err(internal(format!("no SQLite binding for {other:?}"))),
-        };
-    }
-    let sqlx_error = |e: sqlx::Error| classify(&DbErr::Exec(RuntimeErr::SqlxError(e.into())));
-    let mut conn = writer
-        .get_sqlite_connection_pool()
-        .acquire()
-        .await
-        .map_err(sqlx_error)?;
-    match query.execute(&mut *conn).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                // No transaction left open (BEGIN itself failed): nothing to undo.
-                tracing::debug!(error = %rollback, "rollback after a failed insert");
-            }
-            Err(sqlx_error(e))
-        }
-    }
-}
 
 /// PostgreSQL, one record: the insert and its log entry as one statement (the entry is
 /// written from the insert's `RETURNING`, so a write the schema guard stopped logs nothing).

@@ -111,14 +111,15 @@ impl SqlRecordRepository {
 impl RecordRepository for SqlRecordRepository {
     async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
         retry::on_conflict(retry::transient, || async {
-            match self.db.backend {
-                Backend::Sqlite => one_call::sqlite(&self.db.writer, collection, record).await?,
-                Backend::Postgres => {
-                    one_call::postgres(&self.db.writer, collection, record).await?
+            match (&self.db.creates, self.db.backend) {
+                // SQLite: committed in a group with the creates waiting beside it.
+                (Some(group), _) => group.insert(collection, record).await?,
+                (None, Backend::Postgres) => {
+                    one_call::postgres(&self.db.writer, collection, record).await?;
                 }
                 // MariaDB parses a text-protocol script on every call: the four prepared
                 // round trips of a transaction measured faster (4,130 vs 3,300 creates/s).
-                Backend::MySql => {
+                (None, _) => {
                     let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
                     writes::insert(&txn, self.db.backend, collection, record).await?;
                     txn.commit().await.map_err(|e| classify(&e))?;

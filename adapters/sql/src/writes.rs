@@ -95,35 +95,58 @@ pub(crate) fn insert_statement(
     collection: &Collection,
     record: &NewRecord,
 ) -> Result<InsertStatement, RepoError> {
-    let created = backend.bind_datetime(&record.created_at);
-    let mut values = vec![
-        record.id.to_string().into(),
-        created.clone(),
-        created,
-        1_i64.into(),
-    ];
-    for ((_, value), column) in record.fields.iter().zip(&collection.columns) {
-        values.push(backend.bind(value, column.field_type));
+    let mut stmt = insert_head(collection);
+    let values = insert_row(backend, collection, record)
+        .into_iter()
+        .map(Expr::val);
+    if backend == Backend::Sqlite {
+        stmt.values(values).map_err(internal)?;
+    } else {
+        // INSERT ... SELECT <values> FROM moon_collections WHERE name = ? AND version = ?:
+        // one row while the schema is the one validated against, none once it moved.
+        let mut source = metadata_at_version(collection);
+        source.exprs(values);
+        stmt.select_from(source).map_err(internal)?;
     }
+    Ok(stmt)
+}
+
+/// `INSERT INTO <collection> (<every column>)`, without rows.
+pub(crate) fn insert_head(collection: &Collection) -> InsertStatement {
     let mut stmt = Query::insert();
     stmt.into_table(Alias::new(collection.name.as_str()))
         .columns(
             [ID, CREATED_AT, UPDATED_AT, VERSION]
                 .into_iter()
                 .map(Alias::new)
-                .chain(record.fields.iter().map(|(n, _)| Alias::new(n.as_str()))),
+                .chain(
+                    collection
+                        .columns
+                        .iter()
+                        .map(|c| Alias::new(c.name.as_str())),
+                ),
         );
-    if backend == Backend::Sqlite {
-        stmt.values(values.into_iter().map(Expr::val))
-            .map_err(internal)?;
-    } else {
-        // INSERT ... SELECT <values> FROM moon_collections WHERE name = ? AND version = ?:
-        // one row while the schema is the one validated against, none once it moved.
-        let mut source = metadata_at_version(collection);
-        source.exprs(values.into_iter().map(Expr::val));
-        stmt.select_from(source).map_err(internal)?;
+    stmt
+}
+
+/// `record`'s row for [`insert_head`]: one value per column, in order.
+pub(crate) fn insert_row(
+    backend: Backend,
+    collection: &Collection,
+    record: &NewRecord,
+) -> Vec<sea_query::Value> {
+    let created = backend.bind_datetime(&record.created_at);
+    let mut values = Vec::with_capacity(4 + collection.columns.len());
+    values.extend([
+        record.id.to_string().into(),
+        created.clone(),
+        created,
+        1_i64.into(),
+    ]);
+    for ((_, value), column) in record.fields.iter().zip(&collection.columns) {
+        values.push(backend.bind(value, column.field_type));
     }
-    Ok(stmt)
+    values
 }
 
 /// The log entry of `record`'s creation.
