@@ -39,6 +39,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         acquire_timeout: Duration::from_secs(config.db_timeout_secs.max(1)),
         statement_timeout: (config.statement_timeout_secs > 0)
             .then(|| Duration::from_secs(config.statement_timeout_secs)),
+        sqlite_sync: config.sqlite_synchronous,
     };
     // Other instances starting now on the same database wait here until this one has made
     // the system tables, the JWT secret and the first admin (or found them made).

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use moon_sql::SqliteSync;
 use serde::{Deserialize, Serialize};
 
 /// Every setting, after all sources are merged.
@@ -90,6 +91,9 @@ pub struct Config {
     pub changes_retention: String,
     /// Outbound webhooks may target loopback, link-local and private addresses.
     pub subscriptions_allow_private: bool,
+    /// When SQLite commits reach the disk: `normal` (survive a crash of Moon) or `full`
+    /// (survive a power failure too).
+    pub sqlite_synchronous: SqliteSync,
 }
 
 /// A setting given as text or as a bare number (`MOON_CHANGES_RETENTION=7200` reaches serde
@@ -165,6 +169,7 @@ impl Default for Config {
             webhook_workers: 4,
             changes_retention: "24h".to_owned(),
             subscriptions_allow_private: false,
+            sqlite_synchronous: SqliteSync::Normal,
         }
     }
 }
@@ -320,6 +325,26 @@ mod tests {
             assert_eq!(config.listen, "127.0.0.1:8000");
             assert_eq!(config.prefix, "/api");
             assert_eq!(config.pool_size, 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn sqlite_synchronous_is_normal_full_or_refused() {
+        figment::Jail::expect_with(|jail| {
+            let cli = Cli::parse_from(["moon"]);
+            assert_eq!(
+                Config::load(&cli).map(|c| c.sqlite_synchronous).ok(),
+                Some(SqliteSync::Normal)
+            );
+            jail.set_env("MOON_SQLITE_SYNCHRONOUS", "full");
+            assert_eq!(
+                Config::load(&cli).map(|c| c.sqlite_synchronous).ok(),
+                Some(SqliteSync::Full)
+            );
+            jail.set_env("MOON_SQLITE_SYNCHRONOUS", "off");
+            assert!(Config::load(&cli).is_err(), "only normal or full");
             Ok(())
         });
     }

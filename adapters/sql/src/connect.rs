@@ -20,6 +20,21 @@ pub struct PoolOptions {
     pub acquire_timeout: Duration,
     /// The longest any one statement may run (`None`: no limit).
     pub statement_timeout: Option<Duration>,
+    /// When SQLite's commits reach the disk.
+    pub sqlite_sync: SqliteSync,
+}
+
+/// When a SQLite commit is on disk (`PRAGMA synchronous`; the servers have their own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// Every commit survives a crash of Moon; the last ones may be lost to a power failure
+    /// or an OS crash (WAL `synchronous = NORMAL`, what PocketBase and TrailBase use).
+    #[default]
+    Normal,
+    /// Every acknowledged commit also survives a power failure: one `fsync` per commit
+    /// (per group of creates).
+    Full,
 }
 
 impl Default for PoolOptions {
@@ -28,6 +43,7 @@ impl Default for PoolOptions {
             max_connections: 8,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Some(Duration::from_secs(30)),
+            sqlite_sync: SqliteSync::Normal,
         }
     }
 }
@@ -176,7 +192,10 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .map_err(|e| e.to_string())?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(match options.sqlite_sync {
+            SqliteSync::Normal => SqliteSynchronous::Normal,
+            SqliteSync::Full => SqliteSynchronous::Full,
+        })
         .busy_timeout(options.acquire_timeout)
         .foreign_keys(false)
         // LIKE is case-sensitive on every engine (API.md §8); icontains lowers both sides.
@@ -248,7 +267,41 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use sea_orm::ConnectionTrait;
+
+    use super::{PoolOptions, SqlDatabase, SqliteSync, redact};
+
+    #[tokio::test]
+    async fn sqlite_commits_as_synchronous_as_asked() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for (sync, pragma) in [(SqliteSync::Normal, 1), (SqliteSync::Full, 2)] {
+            let url = format!("sqlite://{}/{pragma}.db", dir.path().display());
+            let options = PoolOptions {
+                sqlite_sync: sync,
+                ..PoolOptions::default()
+            };
+            let db = SqlDatabase::connect(&url, options)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            for conn in [&db.writer, &db.reader] {
+                let row = conn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        conn.get_database_backend(),
+                        "PRAGMA synchronous",
+                    ))
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| panic!("no answer to PRAGMA synchronous"));
+                assert_eq!(
+                    row.try_get_by_index::<i64>(0).ok(),
+                    Some(pragma),
+                    "{sync:?}"
+                );
+            }
+            db.close().await;
+        }
+    }
 
     #[test]
     fn passwords_never_leave_the_url() {

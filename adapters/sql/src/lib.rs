@@ -42,7 +42,7 @@ mod writes;
 pub use auth::SqlAuthRepository;
 pub use changes::SqlChangeLog;
 pub use collections::SqlCollectionRepository;
-pub use connect::{ConnectError, PoolOptions, SqlDatabase, redact};
+pub use connect::{ConnectError, PoolOptions, SqlDatabase, SqliteSync, redact};
 pub use dialect::Backend;
 pub use health::SqlDatabaseHealth;
 pub use idempotency::SqlIdempotencyStore;
