@@ -1,6 +1,7 @@
 //! End to end, outbound webhooks (API.md §10) on every engine, against a real receiver on a
 //! local port: every change reaches it signed and in sequence order; a receiver that is down
-//! gets everything once it is back; Moon killed -9 in the middle of deliveries and started
+//! gets everything once it is back (after 3 s answering 503, and after a minute refusing
+//! connections while writes go on); Moon killed -9 in the middle of deliveries and started
 //! again sends every change at least once, and the `Moon-Delivery` id lets the receiver drop
 //! the repeats; private targets are refused unless allowed.
 
@@ -28,11 +29,13 @@ struct Received {
     signed: bool,
 }
 
-/// A webhook receiver on 127.0.0.1: answers 503 while `down`, 200 otherwise.
+/// A webhook receiver on 127.0.0.1: answers 503 while `down`, closes every connection
+/// unanswered while `gone`, answers 200 otherwise.
 struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Received>>>,
     down: Arc<AtomicBool>,
+    gone: Arc<AtomicBool>,
 }
 
 fn signed(header: &str, body: &str) -> bool {
@@ -66,10 +69,14 @@ impl Receiver {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let got = Arc::new(Mutex::new(Vec::new()));
         let down = Arc::new(AtomicBool::new(false));
-        let (sink, off) = (Arc::clone(&got), Arc::clone(&down));
+        let gone = Arc::new(AtomicBool::new(false));
+        let (sink, off, away) = (Arc::clone(&got), Arc::clone(&down), Arc::clone(&gone));
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (sink, off) = (Arc::clone(&sink), Arc::clone(&off));
+                if away.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let (sink, off, away) = (Arc::clone(&sink), Arc::clone(&off), Arc::clone(&away));
                 tokio::spawn(async move {
                     let mut reader = BufReader::new(socket);
                     loop {
@@ -100,6 +107,9 @@ impl Receiver {
                         if reader.read_exact(&mut body).await.is_err() {
                             return;
                         }
+                        if away.load(Ordering::SeqCst) {
+                            return;
+                        }
                         let body = String::from_utf8_lossy(&body).into_owned();
                         let status = if off.load(Ordering::SeqCst) {
                             "503 Service Unavailable"
@@ -125,6 +135,7 @@ impl Receiver {
             url: format!("http://127.0.0.1:{port}/hook"),
             got,
             down,
+            gone,
         }
     }
 
@@ -198,14 +209,24 @@ fn kill_9(moon: &Moon) {
     assert!(killed.is_ok_and(|s| s.success()));
 }
 
-async fn deliveries_on(engine: Engine) {
+/// Moon on a fresh database of `engine`, with `orders` and a subscription `shop` sending
+/// its creates to a new receiver.
+struct Subscribed {
+    db: TestDatabase,
+    dir: tempfile::TempDir,
+    moon: Moon,
+    receiver: Receiver,
+}
+
+const ENV: [(&str, &str); 2] = [
+    ("MOON_RATE_LIMIT_USER", "0"),
+    ("MOON_SUBSCRIPTIONS_ALLOW_PRIVATE", "true"),
+];
+
+async fn subscribed(engine: Engine) -> Subscribed {
     let db = TestDatabase::create(engine).await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let env = [
-        ("MOON_RATE_LIMIT_USER", "0"),
-        ("MOON_SUBSCRIPTIONS_ALLOW_PRIVATE", "true"),
-    ];
-    let moon = Moon::start_with(dir.path(), Some(&db.url), &env);
+    let moon = Moon::start_with(dir.path(), Some(&db.url), &ENV);
     let schema = json!({"name": "orders", "columns": [
         {"name": "title", "type": "string"}, {"name": "qty", "type": "integer", "nullable": true}]});
     assert_eq!(moon.post("/collections:create", &schema).await.0, 201);
@@ -218,6 +239,21 @@ async fn deliveries_on(engine: Engine) {
         made["subscription"].get("secret").is_none(),
         "the secret is write-only"
     );
+    Subscribed {
+        db,
+        dir,
+        moon,
+        receiver,
+    }
+}
+
+async fn deliveries_on(engine: Engine) {
+    let Subscribed {
+        db,
+        dir,
+        moon,
+        receiver,
+    } = subscribed(engine).await;
 
     // Delivered, signed, in order.
     create(&moon, 50, "first").await;
@@ -251,7 +287,7 @@ async fn deliveries_on(engine: Engine) {
     create(&moon, 40, "before-kill").await;
     kill_9(&moon);
     drop(moon);
-    let moon = Moon::start_with(dir.path(), Some(&db.url), &env);
+    let moon = Moon::start_with(dir.path(), Some(&db.url), &ENV);
     create(&moon, 10, "after-restart").await;
     let got = receiver.wait_for(110, Duration::from_secs(60)).await;
     check(&got, 110, engine);
@@ -278,6 +314,63 @@ async fn deliveries_on(engine: Engine) {
     }
     drop(moon);
     db.drop_database().await;
+}
+
+/// The receiver refuses every connection for a minute while a create a second goes on;
+/// once it is back it gets all of them, in order, within the next retry (the backoff
+/// doubles from 1 s, so the attempt after 63 s of failures comes 64 s later).
+async fn a_minute_down_on(engine: Engine) {
+    let Subscribed {
+        db,
+        dir: _dir,
+        moon,
+        receiver,
+    } = subscribed(engine).await;
+    create(&moon, 5, "before").await;
+    check(
+        &receiver.wait_for(5, Duration::from_secs(20)).await,
+        5,
+        engine,
+    );
+    receiver.gone.store(true, Ordering::SeqCst);
+    let outage = Instant::now();
+    let mut made = 0;
+    while outage.elapsed() < Duration::from_secs(60) {
+        create(&moon, 1, "while-gone").await;
+        made += 1;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(
+        receiver.received().len(),
+        5,
+        "{engine:?}: nothing while gone"
+    );
+    receiver.gone.store(false, Ordering::SeqCst);
+    let back = Instant::now();
+    check(
+        &receiver.wait_for(5 + made, Duration::from_secs(90)).await,
+        5 + made,
+        engine,
+    );
+    eprintln!(
+        "{engine:?}: {made} changes made during a 60 s outage arrived {:.1} s after the receiver came back",
+        back.elapsed().as_secs_f64()
+    );
+    drop(moon);
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_for_a_minute_gets_everything_once_back_on_every_engine() {
+    let runs: Vec<_> = Engine::configured()
+        .into_iter()
+        .map(|engine| tokio::spawn(a_minute_down_on(engine)))
+        .collect();
+    for run in runs {
+        if let Err(e) = run.await {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
