@@ -130,7 +130,7 @@ impl SqlChangeLog {
         Self { db }
     }
 
-    async fn max_seq(conn: &impl ConnectionTrait) -> Result<i64, RepoError> {
+    pub(crate) async fn max_seq(conn: &impl ConnectionTrait) -> Result<i64, RepoError> {
         let stmt = Query::select()
             .expr(Expr::col(Alias::new("seq")).max())
             .from(Alias::new(TABLE))

@@ -65,8 +65,10 @@ pub struct SqlDatabase {
     pub(crate) backend: Backend,
     /// Poked after every commit that logged a change, so the feed reads it at once.
     pub(crate) feed: std::sync::Arc<tokio::sync::Notify>,
-    /// SQLite's creates, committed in groups by one task on the writer.
-    pub(crate) creates: Option<crate::group_commit::GroupCommit>,
+    /// Record creates, committed in groups.
+    pub(crate) creates: crate::group_commit::GroupCommit,
+    /// SQLite's counts, kept until the log moves.
+    pub(crate) totals: std::sync::Arc<crate::totals::Totals>,
 }
 
 impl SqlDatabase {
@@ -179,11 +181,13 @@ async fn connect_server(
         .await
         .map_err(|e| e.to_string())?;
     Ok(SqlDatabase {
+        // Two groups in flight at once: one commits while the next gathers.
+        creates: crate::group_commit::GroupCommit::server(conn.clone(), backend, 2),
         writer: conn.clone(),
         reader: conn,
         backend,
         feed: std::sync::Arc::default(),
-        creates: None,
+        totals: std::sync::Arc::default(),
     })
 }
 
@@ -227,11 +231,12 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .await
         .map_err(|e| e.to_string())?;
     Ok(SqlDatabase {
-        creates: Some(crate::group_commit::GroupCommit::start(writer.clone())),
+        creates: crate::group_commit::GroupCommit::sqlite(writer.clone()),
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
         backend: Backend::Sqlite,
         feed: std::sync::Arc::default(),
+        totals: std::sync::Arc::default(),
     })
 }
 

@@ -16,13 +16,18 @@ pub fn tagged(
     stmt: &impl StatementBuilder,
 ) -> Statement {
     let mut statement = conn.get_database_backend().build(stmt);
-    statement.sql = format!(
-        "/* moon {} {:016x} */ {}",
-        collection.name,
+    statement.sql = tag(
+        collection.name.as_str(),
         fingerprint(collection),
-        statement.sql
+        &statement.sql,
     );
     statement
+}
+
+/// `sql` opened by the comment [`tagged`] gives statements on `name` of shape `fingerprint`.
+#[must_use]
+pub fn tag(name: &str, fingerprint: u64, sql: &str) -> String {
+    format!("/* moon {name} {fingerprint:016x} */ {sql}")
 }
 
 /// FNV-1a over the column names and wire types (with scale), stable across processes.

@@ -29,13 +29,15 @@ pub fn by_id(collection: &Collection, id: RecordId) -> SelectStatement {
 /// schema another process has changed since writes nothing (`SCHEMA_CHANGED`); SQLite is
 /// one process, whose schema gate already orders writes and changes.
 fn metadata_at_version(collection: &Collection) -> SelectStatement {
+    metadata_row_at(collection.name.as_str(), collection.version)
+}
+
+/// [`metadata_at_version`] from the collection's name and version.
+pub(crate) fn metadata_row_at(name: &str, version: u64) -> SelectStatement {
     Query::select()
         .from(Alias::new(metadata::TABLE))
-        .and_where(Expr::col(Alias::new("name")).eq(collection.name.as_str()))
-        .and_where(
-            Expr::col(Alias::new("version"))
-                .eq(i64::try_from(collection.version).unwrap_or(i64::MAX)),
-        )
+        .and_where(Expr::col(Alias::new("name")).eq(name))
+        .and_where(Expr::col(Alias::new("version")).eq(i64::try_from(version).unwrap_or(i64::MAX)))
         .to_owned()
 }
 
@@ -66,10 +68,12 @@ async fn schema_moved(
 }
 
 pub(crate) fn moved(collection: &Collection) -> RepoError {
-    RepoError::SchemaChanged(format!(
-        "'{}' is no longer at schema version {}",
-        collection.name, collection.version
-    ))
+    moved_from(collection.name.as_str(), collection.version)
+}
+
+/// [`moved`] from the collection's name and version.
+pub(crate) fn moved_from(name: &str, version: u64) -> RepoError {
+    RepoError::SchemaChanged(format!("'{name}' is no longer at schema version {version}"))
 }
 
 /// Inserts one validated record on `conn` and logs it; the caller owns the transaction.
