@@ -112,10 +112,7 @@ impl RecordRepository for SqlRecordRepository {
     async fn insert(&self, collection: &Collection, record: &NewRecord) -> Result<(), RepoError> {
         retry::on_conflict(retry::transient, || async {
             // Committed in a group with the creates waiting beside it.
-            self.db
-                .creates
-                .insert(collection, record, self.db.backend)
-                .await?;
+            self.db.creates.insert(collection, record).await?;
             self.db.feed.notify_one();
             Ok(())
         })

@@ -31,6 +31,7 @@ const WAITING: usize = 1_024;
 #[derive(Debug, Clone)]
 pub struct GroupCommit {
     queue: mpsc::Sender<Create>,
+    backend: Backend,
 }
 
 /// Where the groups are written.
@@ -81,12 +82,16 @@ impl GroupCommit {
     }
 
     fn start(store: Store, tasks: usize) -> Self {
+        let backend = match &store {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Server(_, backend) => *backend,
+        };
         let (queue, waiting) = mpsc::channel(WAITING);
         let waiting = Arc::new(Mutex::new(waiting));
         for _ in 0..tasks {
             tokio::spawn(run(store.clone(), Arc::clone(&waiting)));
         }
-        Self { queue }
+        Self { queue, backend }
     }
 
     /// Inserts `record` and its log entry; returns once they are committed.
@@ -98,7 +103,6 @@ impl GroupCommit {
         &self,
         collection: &Collection,
         record: &NewRecord,
-        backend: Backend,
     ) -> Result<(), RepoError> {
         let (done, answer) = oneshot::channel();
         let create = Create {
@@ -108,7 +112,7 @@ impl GroupCommit {
                 version: collection.version,
             },
             head: insert_head(collection),
-            row: insert_row(backend, collection, record),
+            row: insert_row(self.backend, collection, record),
             entry: changes::entry_row(&created(collection, record)?),
             done,
         };
