@@ -211,15 +211,19 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
+    // A file cannot drop a connection the way a server can: no ping before each use (it
+    // was a round trip to the connection's thread, as costly as the query itself).
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout)
         .connect_with(base.clone())
         .await
         .map_err(|e| e.to_string())?;
     let mut readers = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
+        .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout);
     // Reads only: the writer's rebuilds of large tables may take longer than any one read.
     if let Some(limit) = options.statement_timeout {
