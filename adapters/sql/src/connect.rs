@@ -145,6 +145,9 @@ impl SqlDatabase {
 
 /// PostgreSQL or MySQL: one probe connection first, so an unreachable server or a bad
 /// credential is reported as such (a pool only says it timed out), then the pool.
+/// How long a server connection may sit idle before the pool pings it on checkout.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 async fn connect_server(
     url: &str,
     backend: Backend,
@@ -162,8 +165,12 @@ async fn connect_server(
         Ok(Ok(())) => {}
     }
     let mut opts = ConnectOptions::new(url.to_owned());
+    // A connection in use within the last second is handed out as it is; one idle longer
+    // (which a server restart, a proxy or a firewall may have dropped) is pinged first.
+    // sqlx's default pings before every use: a round trip per query, as long as a get.
     opts.max_connections(options.max_connections)
         .min_connections(1)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .acquire_timeout(options.acquire_timeout)
         .connect_timeout(options.acquire_timeout)
         .sqlx_logging(false);
