@@ -25,11 +25,13 @@ pub fn validate_create(
         .collect();
     let mut given = Given::new(fields.len());
     let mut errors = Vec::new();
+    let mut next = 0;
     for (key, json) in data {
-        match typed_field(collection, &key, json) {
+        match typed_field(collection, next, &key, json) {
             Ok((index, value)) => {
                 fields[index].1 = value;
                 given.mark(index);
+                next = index + 1;
             }
             Err(e) => errors.push(e),
         }
@@ -92,9 +94,13 @@ pub fn validate_update(
 ) -> Result<Vec<(ColumnName, Value)>, Vec<FieldError>> {
     let mut fields = Vec::with_capacity(data.len());
     let mut errors = Vec::new();
+    let mut next = 0;
     for (key, json) in data {
-        match typed_field(collection, &key, json) {
-            Ok((index, value)) => fields.push((collection.columns[index].name.clone(), value)),
+        match typed_field(collection, next, &key, json) {
+            Ok((index, value)) => {
+                fields.push((collection.columns[index].name.clone(), value));
+                next = index + 1;
+            }
             Err(e) => errors.push(e),
         }
     }
@@ -105,14 +111,21 @@ pub fn validate_update(
     }
 }
 
-/// One field of a write: which column it fills and its typed value.
+/// One field of a write: which column it fills and its typed value. Bodies usually name
+/// fields in column order, so the column after the previous field's (`next`) is tried first.
 fn typed_field(
     collection: &Collection,
+    next: usize,
     key: &str,
     json: Json,
 ) -> Result<(usize, Value), FieldError> {
+    let expected = collection
+        .columns
+        .get(next)
+        .filter(|c| c.name.as_str() == key)
+        .map(|_| next);
     // No column can be named like a system field: those are looked for only on a miss.
-    let Some(index) = collection.column_index(key) else {
+    let Some(index) = expected.or_else(|| collection.column_index(key)) else {
         if SYSTEM_FIELDS.contains(&key) {
             return Err(FieldError::invalid(
                 key,
@@ -215,6 +228,20 @@ mod tests {
         assert_eq!(values[2], Value::Integer(0));
         assert_eq!(values[3], Value::Json(json!({})));
         assert_eq!(values[4], Value::Null);
+    }
+
+    /// Fields in column order take the quick lookup; any other order gives the same record.
+    #[test]
+    fn field_order_does_not_change_the_record() {
+        let in_order = json!({"title": "Pen", "price": "1.50", "stock": 3, "meta": {"a": 1}});
+        let reversed = json!({"meta": {"a": 1}, "stock": 3, "price": "1.50", "title": "Pen"});
+        let a = validate_create(&products(), object(in_order)).unwrap_or_else(|e| panic!("{e:?}"));
+        let b = validate_create(&products(), object(reversed)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(a, b);
+        let skipping = json!({"stock": 3, "title": "Pen"});
+        let c = validate_update(&products(), object(skipping)).unwrap_or_else(|e| panic!("{e:?}"));
+        let names: Vec<_> = c.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["stock", "title"]);
     }
 
     #[test]
