@@ -207,10 +207,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let deliverer = moon_application::Deliverer::new(
         subscription_repo,
         change_log,
-        Arc::new(
-            moon_http::HttpTransport::new(config.subscriptions_allow_private)
-                .map_err(anyhow::Error::msg)?,
-        ),
+        Arc::new(moon_http::HttpTransport::new(
+            config.subscriptions_allow_private,
+        )),
         Arc::new(SystemClock),
         moon_application::DeliveryPolicy::default(),
     );

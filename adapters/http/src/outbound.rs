@@ -36,27 +36,37 @@ impl Resolve for PublicOnly {
     }
 }
 
-/// Deliveries over HTTP(S).
+/// Deliveries over HTTP(S). The client (and its TLS stack) is built at the first delivery:
+/// a server with no subscriptions never pays for it, in start-up time or resident memory.
 pub struct HttpTransport {
-    client: reqwest::Client,
+    client: std::sync::OnceLock<reqwest::Client>,
     allow_private: bool,
 }
 
 impl HttpTransport {
-    /// # Errors
-    /// When the TLS stack cannot start.
-    pub fn new(allow_private: bool) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+    #[must_use]
+    pub fn new(allow_private: bool) -> Self {
+        Self {
+            client: std::sync::OnceLock::new(),
+            allow_private,
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, String> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let built = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(PublicOnly { allow_private }))
+            .dns_resolver(Arc::new(PublicOnly {
+                allow_private: self.allow_private,
+            }))
             .pool_max_idle_per_host(4)
             .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
-            client,
-            allow_private,
-        })
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        // Two first deliveries at once may both build one; the first stored is kept.
+        Ok(self.client.get_or_init(|| built))
     }
 }
 
@@ -79,7 +89,7 @@ impl DeliveryTransport for HttpTransport {
                 return Err(format!("{ip} is a private address"));
             }
         }
-        let mut request = self.client.post(parsed).body(body.to_owned());
+        let mut request = self.client()?.post(parsed).body(body.to_owned());
         for (name, value) in headers {
             request = request.header(*name, value);
         }
