@@ -28,6 +28,6 @@ run() {
   wrk -t2 -c16 -d"${seconds}s" -s bench/create.lua http://127.0.0.1:6109 | awk '/Requests\/sec/ {print $2}'
   kill "$pid"; wait "$pid" 2>/dev/null || true; rm -rf "$work"
 }
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-2}"); do
   echo "$engine round $round: A $(run "$a") rps, B $(run "$b") rps"
 done
