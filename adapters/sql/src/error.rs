@@ -36,7 +36,9 @@ pub fn classify(e: &DbErr) -> RepoError {
             Some(Violation::OutOfRange) => {
                 RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
             }
-            Some(Violation::Busy) => RepoError::Unavailable(db.message().to_owned()),
+            Some(Violation::Busy | Violation::SessionEnded) => {
+                RepoError::Unavailable(db.message().to_owned())
+            }
             Some(Violation::SchemaChanged) => RepoError::SchemaChanged(db.message().to_owned()),
             Some(Violation::TableExists) => RepoError::TableExists,
             Some(Violation::TimedOut) => RepoError::Unavailable(format!(
@@ -60,6 +62,9 @@ enum Violation {
     OutOfRange,
     /// Locked or busy past the timeout.
     Busy,
+    /// The server ended the session (shutdown, restart, an administrator's kill): the next
+    /// request gets a fresh connection.
+    SessionEnded,
     /// The statement ran past its time limit and was stopped.
     TimedOut,
     /// The statement names a table or column that another process changed.
@@ -81,6 +86,8 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
             // 1406: data too long (a TEXT column of a table made before LONGTEXT).
             1264 | 1365 | 1406 | 1690 => Some(Violation::OutOfRange),
             1205 => Some(Violation::Busy),
+            // Server shutdown in progress; connection killed.
+            1053 | 1927 => Some(Violation::SessionEnded),
             // MariaDB max_statement_time, MySQL max_execution_time.
             1969 | 3024 => Some(Violation::TimedOut),
             // Deadlock; and MariaDB's "failed to read auto-increment value" on the first
@@ -102,6 +109,8 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
         Some("22003") => Some(Violation::OutOfRange),
         // SQLite BUSY/LOCKED (and extended); PostgreSQL lock_not_available.
         Some("5" | "6" | "517" | "261" | "55P03") => Some(Violation::Busy),
+        // PostgreSQL admin_shutdown, crash_shutdown, cannot_connect_now.
+        Some("57P01" | "57P02" | "57P03") => Some(Violation::SessionEnded),
         // SQLite interrupted (the progress handler's time limit); PostgreSQL query_canceled
         // (statement_timeout).
         Some("9" | "57014") => Some(Violation::TimedOut),
