@@ -2,10 +2,13 @@
 //! `moon_webhook_events` (unique per webhook and event key), claimed with a lease by a
 //! conditional update so several processes never take the same event.
 
+mod leases;
+mod rows;
+
 use async_trait::async_trait;
 use moon_domain::ports::WebhookRepository;
 use moon_domain::{Collection, EventStatus, NewRecord, RepoError, WebhookEndpoint, WebhookEvent};
-use sea_orm::{ConnectionTrait, QueryResult, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use sea_query::{ColumnDef, Cond, Expr, ExprTrait, Index, Order, Query, Table};
 
 use crate::connect::SqlDatabase;
@@ -13,22 +16,9 @@ use crate::dialect::get;
 use crate::error::{classify, internal};
 use crate::system_table::{ident as a, varchar};
 use crate::webhook_config::{decode_endpoint, encode_endpoint};
-use crate::writes;
 
 const ENDPOINTS: &str = "moon_webhooks";
 const EVENTS: &str = "moon_webhook_events";
-const EVENT_COLUMNS: [&str; 10] = [
-    "id",
-    "webhook",
-    "event_key",
-    "body",
-    "status",
-    "attempts",
-    "last_error",
-    "received_at",
-    "record_id",
-    "lease_token",
-];
 
 /// Webhook endpoints and events on a SQL database.
 #[derive(Debug, Clone)]
@@ -84,49 +74,6 @@ impl SqlWebhookRepository {
         crate::webhook_queue::ensure_status_index(&db).await?;
         Ok(Self { db })
     }
-
-    fn event_from(&self, row: &QueryResult) -> Result<WebhookEvent, RepoError> {
-        let status = get::<String>(row, 4)?.unwrap_or_default();
-        Ok(WebhookEvent {
-            id: get::<String>(row, 0)?.unwrap_or_default(),
-            webhook: get::<String>(row, 1)?.unwrap_or_default(),
-            event_key: get::<String>(row, 2)?,
-            body: get::<String>(row, 3)?.unwrap_or_default(),
-            status: EventStatus::parse(&status)
-                .ok_or_else(|| internal(format!("unknown event status '{status}'")))?,
-            attempts: get::<i32>(row, 5)?
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0),
-            last_error: get::<String>(row, 6)?,
-            received_at: self.db.backend.decode_datetime(row, 7)?.unwrap_or_default(),
-            record_id: get::<String>(row, 8)?,
-            lease: get::<String>(row, 9)?,
-        })
-    }
-
-    async fn select_events(
-        &self,
-        cond: Cond,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<WebhookEvent>, RepoError> {
-        let mut select = Query::select();
-        select
-            .columns(EVENT_COLUMNS.iter().map(|c| a(c)))
-            .from(a(EVENTS))
-            .cond_where(cond);
-        if let Some(after) = after {
-            select.and_where(Expr::col(a("id")).gt(after));
-        }
-        select.order_by(a("id"), Order::Asc).limit(u64::from(limit));
-        let rows = self
-            .db
-            .writer
-            .query_all(&select)
-            .await
-            .map_err(|e| classify(&e))?;
-        rows.iter().map(|r| self.event_from(r)).collect()
-    }
 }
 
 #[async_trait]
@@ -163,7 +110,8 @@ impl WebhookRepository for SqlWebhookRepository {
             let stmt = Query::insert()
                 .into_table(a(ENDPOINTS))
                 .columns([a("name"), a("config")])
-                .values_panic([endpoint.name.as_str().into(), config.into()])
+                .values([endpoint.name.as_str().into(), config.into()])
+                .map_err(internal)?
                 .to_owned();
             self.db
                 .writer
@@ -256,46 +204,7 @@ impl WebhookRepository for SqlWebhookRepository {
         lease_until: i64,
         limit: u32,
     ) -> Result<Vec<WebhookEvent>, RepoError> {
-        let due = || {
-            Cond::any()
-                .add(
-                    Cond::all()
-                        .add(Expr::col(a("status")).is_in(["pending", "failed"]))
-                        .add(Expr::col(a("next_attempt_at")).lte(now)),
-                )
-                .add(
-                    Cond::all()
-                        .add(Expr::col(a("status")).eq("processing"))
-                        .add(Expr::col(a("lease_until")).lt(now)),
-                )
-        };
-        let candidates = self.select_events(due(), None, limit).await?;
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for mut event in candidates {
-            let lease = ulid::Ulid::new().to_string();
-            let stmt = Query::update()
-                .table(a(EVENTS))
-                .value(a("status"), "processing")
-                .value(a("lease_until"), lease_until)
-                .value(a("lease_token"), lease.as_str())
-                .and_where(Expr::col(a("id")).eq(event.id.as_str()))
-                .cond_where(due())
-                .to_owned();
-            if self
-                .db
-                .writer
-                .execute(&stmt)
-                .await
-                .map_err(|e| classify(&e))?
-                .rows_affected()
-                == 1
-            {
-                event.status = EventStatus::Processing;
-                event.lease = Some(lease);
-                claimed.push(event);
-            }
-        }
-        Ok(claimed)
+        self.claim_due(now, lease_until, limit).await
     }
 
     async fn complete(
@@ -304,37 +213,7 @@ impl WebhookRepository for SqlWebhookRepository {
         collection: &Collection,
         record: &NewRecord,
     ) -> Result<(), RepoError> {
-        let txn = self.db.writer.begin().await.map_err(|e| classify(&e))?;
-        let stmt = Query::update()
-            .table(a(EVENTS))
-            .value(a("status"), "done")
-            // A success is an attempt too: a first-time success has 1 (API.md §7).
-            .value(a("attempts"), Expr::col(a("attempts")).add(1))
-            .value(a("record_id"), record.id.to_string())
-            .value(a("last_error"), None::<String>)
-            .value(a("lease_token"), None::<String>)
-            .and_where(Expr::col(a("id")).eq(event.id.as_str()))
-            .and_where(Expr::col(a("status")).eq("processing"))
-            .and_where(Expr::col(a("lease_token")).eq(event.lease.clone().unwrap_or_default()))
-            .to_owned();
-        // The claim first: a worker whose claim was taken over writes nothing.
-        let claimed = txn
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?
-            .rows_affected()
-            == 1;
-        if !claimed {
-            let _ = txn.rollback().await;
-            return Err(internal(format!(
-                "event {} is no longer claimed by this worker",
-                event.id
-            )));
-        }
-        writes::insert(&txn, self.db.backend, collection, record).await?;
-        txn.commit().await.map_err(|e| classify(&e))?;
-        self.db.feed.notify_one();
-        Ok(())
+        self.complete_claimed(event, collection, record).await
     }
 
     async fn fail(
@@ -344,39 +223,11 @@ impl WebhookRepository for SqlWebhookRepository {
         dead: bool,
         next_attempt_at: i64,
     ) -> Result<(), RepoError> {
-        let stmt = Query::update()
-            .table(a(EVENTS))
-            .value(a("status"), if dead { "dead" } else { "failed" })
-            .value(a("attempts"), Expr::col(a("attempts")).add(1))
-            .value(a("last_error"), error)
-            .value(a("next_attempt_at"), next_attempt_at)
-            .value(a("lease_token"), None::<String>)
-            .and_where(Expr::col(a("id")).eq(event.id.as_str()))
-            .and_where(Expr::col(a("lease_token")).eq(event.lease.clone().unwrap_or_default()))
-            .to_owned();
-        self.db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(())
+        self.fail_claimed(event, error, dead, next_attempt_at).await
     }
 
     async fn release_claims(&self) -> Result<u64, RepoError> {
-        let stmt = Query::update()
-            .table(a(EVENTS))
-            .value(a("status"), "pending")
-            .value(a("lease_token"), None::<String>)
-            .value(a("next_attempt_at"), 0_i64)
-            .and_where(Expr::col(a("status")).eq("processing"))
-            .to_owned();
-        Ok(self
-            .db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?
-            .rows_affected())
+        self.release_all_claims().await
     }
 
     async fn events(
@@ -409,20 +260,6 @@ impl WebhookRepository for SqlWebhookRepository {
     }
 
     async fn requeue(&self, id: &str) -> Result<(), RepoError> {
-        let stmt = Query::update()
-            .table(a(EVENTS))
-            .value(a("status"), "pending")
-            .value(a("attempts"), 0_i32)
-            .value(a("next_attempt_at"), 0_i64)
-            .value(a("lease_until"), 0_i64)
-            .value(a("lease_token"), None::<String>)
-            .and_where(Expr::col(a("id")).eq(id))
-            .to_owned();
-        self.db
-            .writer
-            .execute(&stmt)
-            .await
-            .map_err(|e| classify(&e))?;
-        Ok(())
+        self.requeue_event(id).await
     }
 }
