@@ -38,6 +38,20 @@ impl SqlAuthRepository {
             .map_err(|e| classify(&e))
     }
 
+    /// `columns` of the one row of `table` whose `column` is `value`, if any.
+    pub(super) async fn row_where(
+        &self,
+        table: &str,
+        columns: &[&str],
+        column: &str,
+        value: &str,
+    ) -> Result<Option<QueryResult>, RepoError> {
+        let rows = self
+            .rows(table, columns, Some((column, value.to_owned())), None, None)
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
     /// Inserts the row, or updates the one with its id.
     pub(super) async fn upsert(
         &self,

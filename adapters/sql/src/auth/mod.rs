@@ -54,31 +54,17 @@ impl AuthRepository for SqlAuthRepository {
     }
 
     async fn user(&self, id: &str) -> Result<Option<User>, RepoError> {
-        let rows = self
-            .rows(
-                USERS,
-                &USER_COLUMNS,
-                Some(("id", id.to_owned())),
-                None,
-                None,
-            )
-            .await?;
-        rows.first()
+        let row = self.row_where(USERS, &USER_COLUMNS, "id", id).await?;
+        row.as_ref()
             .map(|r| codec::user_from(self.backend(), r))
             .transpose()
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<User>, RepoError> {
-        let rows = self
-            .rows(
-                USERS,
-                &USER_COLUMNS,
-                Some(("username", username.to_owned())),
-                None,
-                None,
-            )
+        let row = self
+            .row_where(USERS, &USER_COLUMNS, "username", username)
             .await?;
-        rows.first()
+        row.as_ref()
             .map(|r| codec::user_from(self.backend(), r))
             .transpose()
     }
@@ -128,16 +114,8 @@ impl AuthRepository for SqlAuthRepository {
     }
 
     async fn session(&self, id: &str) -> Result<Option<Session>, RepoError> {
-        let rows = self
-            .rows(
-                SESSIONS,
-                &SESSION_COLUMNS,
-                Some(("id", id.to_owned())),
-                None,
-                None,
-            )
-            .await?;
-        rows.first()
+        let row = self.row_where(SESSIONS, &SESSION_COLUMNS, "id", id).await?;
+        row.as_ref()
             .map(|row| codec::session_from(self.backend(), row))
             .transpose()
     }
@@ -193,25 +171,17 @@ impl AuthRepository for SqlAuthRepository {
     }
 
     async fn key(&self, id: &str) -> Result<Option<ApiKey>, RepoError> {
-        let rows = self
-            .rows(KEYS, &KEY_COLUMNS, Some(("id", id.to_owned())), None, None)
-            .await?;
-        rows.first()
+        let row = self.row_where(KEYS, &KEY_COLUMNS, "id", id).await?;
+        row.as_ref()
             .map(|r| codec::key_from(self.backend(), r))
             .transpose()
     }
 
     async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, RepoError> {
-        let rows = self
-            .rows(
-                KEYS,
-                &KEY_COLUMNS,
-                Some(("key_hash", key_hash.to_owned())),
-                None,
-                None,
-            )
+        let row = self
+            .row_where(KEYS, &KEY_COLUMNS, "key_hash", key_hash)
             .await?;
-        rows.first()
+        row.as_ref()
             .map(|r| codec::key_from(self.backend(), r))
             .transpose()
     }
@@ -234,16 +204,8 @@ impl AuthRepository for SqlAuthRepository {
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, RepoError> {
-        let rows = self
-            .rows(
-                SETTINGS,
-                &["value"],
-                Some(("name", name.to_owned())),
-                None,
-                None,
-            )
-            .await?;
-        rows.first()
+        let row = self.row_where(SETTINGS, &["value"], "name", name).await?;
+        row.as_ref()
             .map(|r| get::<String>(r, 0).map(Option::unwrap_or_default))
             .transpose()
     }
