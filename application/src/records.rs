@@ -89,7 +89,12 @@ impl RecordService {
         let limit = query.limit;
         let mut fetch = query.clone();
         fetch.limit = limit + 1;
-        let mut records = self.records.list(&collection, &fetch).await?;
+        let (mut records, total) = if query.with_total {
+            let (records, total) = self.records.list_counted(&collection, &fetch).await?;
+            (records, Some(total))
+        } else {
+            (self.records.list(&collection, &fetch).await?, None)
+        };
         let next_cursor = if records.len() > limit as usize {
             records.truncate(limit as usize);
             records.last().map(|last| {
@@ -104,11 +109,6 @@ impl RecordService {
                 }
                 .encode(&query)
             })
-        } else {
-            None
-        };
-        let total = if query.with_total {
-            Some(self.records.count(&collection, &query).await?)
         } else {
             None
         };

@@ -37,6 +37,37 @@ impl SqlRecordRepository {
             .to_owned()
     }
 
+    /// The page a list query asks for, in its order, after its cursor (its limit is
+    /// [`shaped::query_page`]'s).
+    fn page(backend: Backend, collection: &Collection, query: &ListQuery) -> SelectStatement {
+        let mut select = Self::select(collection);
+        select.cond_where(query::conditions(backend, collection, query));
+        if let Some(after) = query::after_cursor(backend, query) {
+            select.cond_where(after);
+        }
+        query::order(&mut select, backend, query);
+        select
+    }
+
+    /// How many records match a list query's filters and search.
+    fn count_of(backend: Backend, collection: &Collection, query: &ListQuery) -> SelectStatement {
+        Query::select()
+            .expr(Func::count(Expr::cust("*")))
+            .from(Alias::new(collection.name.as_str()))
+            .cond_where(query::conditions(backend, collection, query))
+            .to_owned()
+    }
+
+    fn decode_page(
+        backend: Backend,
+        collection: &Collection,
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Vec<Record>, RepoError> {
+        rows.iter()
+            .map(|row| table::decode_record(backend, row, collection, 0))
+            .collect()
+    }
+
     /// One run of an atomic batch in one transaction.
     async fn write_atomic_once(
         &self,
@@ -196,27 +227,16 @@ impl RecordRepository for SqlRecordRepository {
         query: &ListQuery,
     ) -> Result<Vec<Record>, RepoError> {
         let backend = self.db.backend;
-        let mut select = Self::select(collection);
-        select.cond_where(query::conditions(backend, collection, query));
-        if let Some(after) = query::after_cursor(backend, query) {
-            select.cond_where(after);
-        }
-        query::order(&mut select, backend, query);
-        select.limit(u64::from(query.limit));
-        let rows = shaped::query_all(&self.db.reader, collection, &select).await?;
-        rows.iter()
-            .map(|row| table::decode_record(backend, row, collection, 0))
-            .collect()
+        let select = Self::page(backend, collection, query);
+        let limit = u64::from(query.limit);
+        let rows = shaped::query_page(&self.db.reader, collection, &select, limit).await?;
+        Self::decode_page(backend, collection, &rows)
     }
 
     async fn count(&self, collection: &Collection, query: &ListQuery) -> Result<u64, RepoError> {
-        let select = Query::select()
-            .expr(Func::count(Expr::cust("*")))
-            .from(Alias::new(collection.name.as_str()))
-            .cond_where(query::conditions(self.db.backend, collection, query))
-            .to_owned();
+        let select = Self::count_of(self.db.backend, collection, query);
         if self.db.backend == Backend::Sqlite {
-            return totals::count(&self.db, collection, &select).await;
+            return totals::count(&self.db, collection, &select, None).await;
         }
         let row = shaped::query_one(&self.db.reader, collection, &select).await?;
         let count = row
@@ -225,6 +245,34 @@ impl RecordRepository for SqlRecordRepository {
             .flatten()
             .unwrap_or(0);
         Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn list_counted(
+        &self,
+        collection: &Collection,
+        query: &ListQuery,
+    ) -> Result<(Vec<Record>, u64), RepoError> {
+        let backend = self.db.backend;
+        if backend != Backend::Sqlite {
+            let records = self.list(collection, query).await?;
+            return Ok((records, self.count(collection, query).await?));
+        }
+        // The change log's head comes with the page (one statement, one snapshot), so a
+        // remembered total costs no second read.
+        let mut select = Self::page(backend, collection, query);
+        select.expr(totals::head());
+        let limit = u64::from(query.limit);
+        let rows = shaped::query_page(&self.db.reader, collection, &select, limit).await?;
+        let head_column = table::select_columns(collection).count();
+        let head = rows
+            .first()
+            .map(|row| get::<i64>(row, head_column))
+            .transpose()?
+            .flatten();
+        let records = Self::decode_page(backend, collection, &rows)?;
+        let count = Self::count_of(backend, collection, query);
+        let total = totals::count(&self.db, collection, &count, head).await?;
+        Ok((records, total))
     }
 
     async fn aggregate(

@@ -2,8 +2,11 @@
 //! drivers cache prepared statements per connection by text, and PostgreSQL fixes a prepared
 //! statement's parameter and result types, so a statement must never outlive its shape.
 
+use std::fmt::Write as _;
+
 use moon_domain::{Collection, RepoError};
-use sea_orm::{ConnectionTrait, ExecResult, QueryResult, Statement, StatementBuilder};
+use sea_orm::{ConnectionTrait, DbBackend, ExecResult, QueryResult, Statement, StatementBuilder};
+use sea_query::SelectStatement;
 
 use crate::error::classify;
 
@@ -89,6 +92,31 @@ pub async fn query_all(
     stmt: &impl StatementBuilder,
 ) -> Result<Vec<QueryResult>, RepoError> {
     conn.query_all_raw(tagged(conn, collection, stmt))
+        .await
+        .map_err(|e| classify(&e))
+}
+
+/// The first `limit` rows of `select` on a table of `collection`. SQLite's planner reads a
+/// bound `LIMIT`, so it prepares its statement again every time the limit is bound again (a
+/// sixth of a 20-record page's instructions); there the limit is written into the text
+/// instead, which leaves a few statements per collection, each prepared once.
+///
+/// # Errors
+/// The classified [`RepoError`].
+pub async fn query_page(
+    conn: &impl ConnectionTrait,
+    collection: &Collection,
+    select: &SelectStatement,
+    limit: u64,
+) -> Result<Vec<QueryResult>, RepoError> {
+    let statement = if conn.get_database_backend() == DbBackend::Sqlite {
+        let mut statement = tagged(conn, collection, select);
+        let _ = write!(statement.sql, " LIMIT {limit}");
+        statement
+    } else {
+        tagged(conn, collection, select.clone().limit(limit))
+    };
+    conn.query_all_raw(statement)
         .await
         .map_err(|e| classify(&e))
 }

@@ -41,8 +41,17 @@ impl Totals {
     }
 }
 
+/// The change log's head as a selected expression (0 while the log is empty).
+pub fn head() -> Expr {
+    Expr::cust(format!(
+        "(SELECT COALESCE(MAX(seq), 0) FROM {})",
+        changes::TABLE
+    ))
+}
+
 /// `count` (a `SELECT COUNT(*) … WHERE …` on `collection`) on SQLite's readers, from what is
-/// kept when the log has not moved since.
+/// kept when the log has not moved since. `head` is the log's head when the caller has just
+/// read it in the same snapshot as its page; otherwise it is read here.
 ///
 /// # Errors
 /// The classified [`RepoError`].
@@ -50,19 +59,20 @@ pub async fn count(
     db: &SqlDatabase,
     collection: &Collection,
     count: &SelectStatement,
+    head: Option<i64>,
 ) -> Result<u64, RepoError> {
     let text = shaped::tagged(&db.reader, collection, count);
     let key = format!("{}{:?}", text.sql, text.values);
-    let head = changes::SqlChangeLog::max_seq(&db.reader).await?;
+    let head = match head {
+        Some(head) => head,
+        None => changes::SqlChangeLog::max_seq(&db.reader).await?,
+    };
     if let Some(total) = db.totals.get(&key, head) {
         return Ok(total);
     }
     // The count and the head it is true at, read in one statement (one snapshot).
     let mut both = count.clone();
-    both.expr(Expr::cust(format!(
-        "(SELECT COALESCE(MAX(seq), 0) FROM {})",
-        changes::TABLE
-    )));
+    both.expr(self::head());
     let row = shaped::query_one(&db.reader, collection, &both).await?;
     let (total, head) = match row {
         Some(row) => (

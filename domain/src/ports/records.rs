@@ -80,6 +80,21 @@ pub trait RecordRepository: Send + Sync {
     /// [`RepoError`] when the database fails.
     async fn count(&self, collection: &Collection, query: &ListQuery) -> Result<u64, RepoError>;
 
+    /// The page [`list`](Self::list) gives and the [`count`](Self::count) of every record
+    /// matching the same query: two reads here, one round trip on an engine that can do
+    /// better.
+    ///
+    /// # Errors
+    /// [`RepoError`] when the database fails.
+    async fn list_counted(
+        &self,
+        collection: &Collection,
+        query: &ListQuery,
+    ) -> Result<(Vec<Record>, u64), RepoError> {
+        let records = self.list(collection, query).await?;
+        Ok((records, self.count(collection, query).await?))
+    }
+
     /// Computes `aggregate` over the matching records: exact, `Null` for an empty set
     /// (count: 0). Sums of integers that leave i64 come back as decimals.
     ///
