@@ -112,15 +112,23 @@ async fn indexes_on(engine: Engine) {
         has(&physical, plain) && has(&physical, unique),
         "{engine:?}: {physical:?}"
     );
+    // Keyed as queries sort: decimals by the decimal collation, strings by code point, and a
+    // plain index then by `id`, every list's last order (a unique one keeps its own keys).
     match engine {
-        // Keyed as queries sort: decimals by the decimal collation, strings by code point.
         Engine::Sqlite => assert!(
-            has(&physical, "\"price\" COLLATE moon_decimal DESC"),
+            has(&physical, "\"price\" COLLATE moon_decimal DESC, \"id\")")
+                && has(&physical, "(\"brand\", \"sku\")"),
             "{physical:?}"
         ),
-        Engine::Postgres => assert!(has(&physical, "brand COLLATE \"C\""), "{physical:?}"),
+        Engine::Postgres => assert!(
+            has(&physical, "brand COLLATE \"C\"")
+                && has(&physical, "price DESC, id)")
+                && has(&physical, "\"C\", sku COLLATE \"C\")"),
+            "{physical:?}"
+        ),
         Engine::MySql => assert!(
-            has(&physical, "moon_ix_one_sku 0 brand,sku"),
+            has(&physical, "moon_ix_one_sku 0 brand,sku")
+                && has(&physical, "moon_ix_by_brand_price 1 brand,price,id"),
             "{physical:?}"
         ),
     }

@@ -82,13 +82,24 @@ fn key_sql(backend: Backend, collection: &Collection, index: &Index, key: &Index
     sql
 }
 
+/// Whether the index ends in `id` without declaring it: every list is ordered by its sorts
+/// and then by `id`, so a plain index that ends in it serves the whole `ORDER BY` and the
+/// engine sorts nothing (SQLite otherwise sorts each run of equal keys in a temporary
+/// b-tree). A unique index keeps exactly its keys: with `id` it would refuse nothing.
+fn ends_in_id(index: &Index) -> bool {
+    !index.unique && index.keys.iter().all(|k| k.field != "id")
+}
+
 fn keys_sql(backend: Backend, collection: &Collection, index: &Index) -> String {
-    index
+    let mut keys = index
         .keys
         .iter()
         .map(|k| key_sql(backend, collection, index, k))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect::<Vec<_>>();
+    if ends_in_id(index) {
+        keys.push(quote(backend, "id"));
+    }
+    keys.join(", ")
 }
 
 /// `CREATE INDEX` of `index` on the table `table` (SQLite, PostgreSQL: run after the table
@@ -173,6 +184,9 @@ pub fn mysql_inline(collection: &Collection) -> Vec<IndexCreateStatement> {
                 } else {
                     stmt.col((name, order));
                 }
+            }
+            if ends_in_id(index) {
+                stmt.col((Alias::new("id"), IndexOrder::Asc));
             }
             stmt
         })
