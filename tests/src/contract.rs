@@ -74,10 +74,17 @@ pub async fn story(db: SqlDatabase, reopen: impl AsyncFn() -> SqlDatabase) {
     let collections = SqlCollectionRepository::new(db.clone());
     let records = SqlRecordRepository::new(db.clone());
     let schema = items();
-    collections
+    let version = collections
         .create(&schema)
         .await
         .unwrap_or_else(|e| panic!("create: {e}"));
+    // An instance that read the epoch the create's version came from before the metadata row
+    // was in (MySQL writes it outside a transaction) must see the epoch move again after.
+    let epoch = collections.schema_epoch().await.unwrap_or_default();
+    assert!(
+        u64::try_from(epoch).unwrap_or_default() > version,
+        "epoch {epoch} after creating version {version}"
+    );
     assert_eq!(
         collections.load_all().await.ok(),
         Some(vec![schema.clone()]),

@@ -252,6 +252,10 @@ pub async fn insert(
         SchemaAction::Create,
     )
     .await?;
+    // Bumped again now the row is in. Outside a transaction (MySQL's create, whose DDL
+    // commits anyway; adoption) another instance could read the first bump before the row
+    // existed, reload without the collection and never look again: `big` stayed a 404 there.
+    crate::epochs::bump(conn, Epoch::Schema).await?;
     Ok(version.and_then(|v| u64::try_from(v).ok()).unwrap_or(1))
 }
 
