@@ -20,7 +20,8 @@ pub struct PhysicalColumn {
 }
 
 /// MySQL: Moon's indexes on `table` as `name unique col,col,...` lines, sorted (what a
-/// crashed change's recovery compares with the schema it meant to reach).
+/// crashed change's recovery compares with the schema it meant to reach), a plain index's
+/// trailing `id` left out (see [`crate::indexes::without_id_tiebreak`]).
 ///
 /// # Errors
 /// [`RepoError`] when the catalogue cannot be read.
@@ -40,8 +41,11 @@ pub async fn mysql_indexes(db: &SqlDatabase, table: &str) -> Result<Vec<String>,
         .map(|row| {
             let name = get::<String>(row, 0)?.unwrap_or_default();
             let unique = get::<bool>(row, 1)?.unwrap_or(false);
-            let columns = get::<String>(row, 2)?.unwrap_or_default();
-            Ok(format!("{name} {unique} {}", columns.to_ascii_lowercase()))
+            let columns = get::<String>(row, 2)?
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let columns = crate::indexes::without_id_tiebreak(unique, &columns);
+            Ok(format!("{name} {unique} {columns}"))
         })
         .collect::<Result<Vec<_>, RepoError>>()?;
     out.sort_unstable();

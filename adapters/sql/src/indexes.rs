@@ -90,6 +90,18 @@ fn ends_in_id(index: &Index) -> bool {
     !index.unique && index.keys.iter().all(|k| k.field != "id")
 }
 
+/// A plain index's columns (`a,b,id`) without a trailing `id`, so an index made before plain
+/// indexes ended in `id`, one made after, and one declaring `id` last all compare by what
+/// was declared before it (a crashed change's recovery compares catalogue and schema).
+#[must_use]
+pub fn without_id_tiebreak(unique: bool, columns: &str) -> &str {
+    if unique {
+        columns
+    } else {
+        columns.strip_suffix(",id").unwrap_or(columns)
+    }
+}
+
 fn keys_sql(backend: Backend, collection: &Collection, index: &Index) -> String {
     let mut keys = index
         .keys

@@ -97,8 +97,10 @@ async fn altered_in_place(
             .iter()
             .map(|ix| {
                 let keys: Vec<&str> = ix.keys.iter().map(|k| k.field.as_str()).collect();
+                let keys = keys.join(",");
+                let keys = crate::indexes::without_id_tiebreak(ix.unique, &keys);
                 let name = crate::indexes::physical_name(db.backend, c.name.as_str(), ix);
-                format!("{name} {} {}", ix.unique, keys.join(","))
+                format!("{name} {} {keys}", ix.unique)
             })
             .collect();
         lines.sort_unstable();
