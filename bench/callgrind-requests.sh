@@ -22,35 +22,26 @@ if [ "$workload" = W3i ]; then
   curl -sf -H 'content-type: application/json' -d '{"name":"bench","add_indexes":[{"name":"by_brand_price","columns":["brand","-price"]}]}' \
     "http://127.0.0.1:$port/collections:update" >/dev/null
 fi
-python3 - "$port" "$workload" "$work/ids" 20 <<'PY'
+# COUNT requests of the workload, one after the other over one connection; STEP picks the ids.
+send() { # count step
+  python3 - "$port" "$workload" "$work/ids" "$1" "$2" <<'PY'
 import http.client, sys
-port, workload, ids, n = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read().split(), int(sys.argv[4])
+port, workload, ids, n, step = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read().split(), int(sys.argv[4]), int(sys.argv[5])
 conn = http.client.HTTPConnection("127.0.0.1", port)
 for i in range(n):
     if workload == "W1":
-        body = f'{{"data":{{"title":"new {i}","brand":"Brand{i % 10}","price":"19.99","stock":{i}}}}}'
+        body = f'{{"data":{{"title":"new {step}-{i}","brand":"Brand{i % 10}","price":"19.99","stock":{i}}}}}'
         conn.request("POST", "/bench:create", body, {"Content-Type": "application/json"})
     else:
-        path = f"/bench:get?id={ids[i * 37 % len(ids)]}" if workload == "W2" else "/bench:list?brand=Brand3&sort=-price&limit=20"
+        path = f"/bench:get?id={ids[i * step % len(ids)]}" if workload == "W2" else "/bench:list?brand=Brand3&sort=-price&limit=20"
         conn.request("GET", path)
     r = conn.getresponse(); r.read()
     assert r.status in (200, 201), r.status
 PY
+}
+send 20 37  # warm-up, not counted
 callgrind_control --instr=on "$pid" >/dev/null 2>&1
-python3 - "$port" "$workload" "$work/ids" "$count" <<'PY'
-import http.client, sys
-port, workload, ids, n = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read().split(), int(sys.argv[4])
-conn = http.client.HTTPConnection("127.0.0.1", port)
-for i in range(n):
-    if workload == "W1":
-        body = f'{{"data":{{"title":"new {i}b","brand":"Brand{i % 10}","price":"19.99","stock":{i}}}}}'
-        conn.request("POST", "/bench:create", body, {"Content-Type": "application/json"})
-    else:
-        path = f"/bench:get?id={ids[i * 53 % len(ids)]}" if workload == "W2" else "/bench:list?brand=Brand3&sort=-price&limit=20"
-        conn.request("GET", path)
-    r = conn.getresponse(); r.read()
-    assert r.status in (200, 201), r.status
-PY
+send "$count" 53
 callgrind_control --instr=off "$pid" >/dev/null 2>&1
 callgrind_control --dump "$pid" >/dev/null 2>&1
 sleep 1
