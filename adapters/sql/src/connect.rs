@@ -241,6 +241,7 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .connect_with(base)
         .await
         .map_err(|e| e.to_string())?;
+    crate::idle_memory::spawn(writer.clone());
     Ok(SqlDatabase {
         creates: crate::group_commit::GroupCommit::sqlite(writer.clone()),
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),

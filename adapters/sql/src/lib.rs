@@ -17,6 +17,7 @@ mod failpoint;
 mod group_commit;
 mod health;
 mod idempotency;
+mod idle_memory;
 mod in_place;
 mod indexes;
 mod listener;
