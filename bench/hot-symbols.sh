@@ -63,7 +63,7 @@ sleep 5 # background tasks (leases, feed, webhooks) take their idle turns
 callgrind_control --dump "$pid" >/dev/null 2>&1
 for _ in $(seq 1 100); do [ -s "$work/out.1" ] && break; sleep 0.3; done
 sleep 1
-[ -n "${KEEP:-}" ] && cp "$work"/out* "$KEEP"
+if [ -n "${KEEP:-}" ]; then cp "$work"/out* "$KEEP"; fi # KEEP=DIR keeps callgrind's files
 # Every function of the moon binary with instructions counted, most run first.
 for f in "$work"/out.*; do
   callgrind_annotate --inclusive=no --threshold=100 "$f" 2>/dev/null
@@ -72,7 +72,7 @@ done | awk -v bin="$(basename "$bin")" '
     n = $1; gsub(",", "", n); name = $0
     sub(/^[ 0-9,]+\([ 0-9.%]+\) +/, "", name); sub(/ \[[^]]*\]$/, "", name)
     sub(/^[^:]*:/, "", name); sub(/\047[0-9]+$/, "", name)
-    cost[name] += n
+    if (name !~ /[ (]/) cost[name] += n # not "(below main)"
   }
   END { for (s in cost) print cost[s], s }' | sort -rn | awk '{print $2}' > bootstrap/hot-symbols.txt
 wc -l bootstrap/hot-symbols.txt
