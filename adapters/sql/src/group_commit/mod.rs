@@ -63,6 +63,25 @@ struct Create {
 }
 
 impl Create {
+    fn new(
+        backend: Backend,
+        collection: &Collection,
+        record: &NewRecord,
+        done: oneshot::Sender<Result<(), RepoError>>,
+    ) -> Result<Self, RepoError> {
+        Ok(Self {
+            shape: Shape {
+                name: collection.name.as_str().to_owned(),
+                fingerprint: shaped::fingerprint(collection),
+                version: collection.version,
+            },
+            head: insert_head(collection),
+            row: insert_row(backend, collection, record),
+            entry: changes::entry_row(&created(collection, record)?),
+            done,
+        })
+    }
+
     fn values(&self) -> usize {
         self.row.len() + self.entry.len()
     }
@@ -105,17 +124,7 @@ impl GroupCommit {
         record: &NewRecord,
     ) -> Result<(), RepoError> {
         let (done, answer) = oneshot::channel();
-        let create = Create {
-            shape: Shape {
-                name: collection.name.as_str().to_owned(),
-                fingerprint: shaped::fingerprint(collection),
-                version: collection.version,
-            },
-            head: insert_head(collection),
-            row: insert_row(self.backend, collection, record),
-            entry: changes::entry_row(&created(collection, record)?),
-            done,
-        };
+        let create = Create::new(self.backend, collection, record, done)?;
         let stopped = || RepoError::Unavailable("the writer has stopped".into());
         self.queue.send(create).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -124,6 +133,7 @@ impl GroupCommit {
 
 async fn run(store: Store, waiting: Arc<Mutex<mpsc::Receiver<Create>>>) {
     let mut taken = Vec::with_capacity(GROUP);
+    let mut texts = sqlite::Texts::default();
     loop {
         if waiting.lock().await.recv_many(&mut taken, GROUP).await == 0 {
             return;
@@ -138,14 +148,14 @@ async fn run(store: Store, waiting: Arc<Mutex<mpsc::Receiver<Create>>>) {
                 values += next.values();
                 group.push(next);
             }
-            commit_group(&store, group).await;
+            commit_group(&store, &mut texts, group).await;
         }
     }
 }
 
 /// Writes `group` in one transaction, or, when that fails, each create in its own.
-async fn commit_group(store: &Store, group: Vec<Create>) {
-    let result = write(store, &group.iter().collect::<Vec<_>>()).await;
+async fn commit_group(store: &Store, texts: &mut sqlite::Texts, group: Vec<Create>) {
+    let result = write(store, texts, &group.iter().collect::<Vec<_>>()).await;
     if group.len() == 1 || result.is_ok() {
         for create in group {
             let _ = create.done.send(result.clone());
@@ -153,14 +163,18 @@ async fn commit_group(store: &Store, group: Vec<Create>) {
         return;
     }
     for create in group {
-        let result = write(store, &[&create]).await;
+        let result = write(store, texts, &[&create]).await;
         let _ = create.done.send(result);
     }
 }
 
-async fn write(store: &Store, group: &[&Create]) -> Result<(), RepoError> {
+async fn write(
+    store: &Store,
+    texts: &mut sqlite::Texts,
+    group: &[&Create],
+) -> Result<(), RepoError> {
     match store {
-        Store::Sqlite(writer) => sqlite::write(writer, group).await,
+        Store::Sqlite(writer) => sqlite::write(writer, texts, group).await,
         Store::Server(pool, backend) => server::write(pool, *backend, group).await,
     }
 }

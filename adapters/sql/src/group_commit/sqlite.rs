@@ -1,38 +1,130 @@
 //! A group on SQLite: `BEGIN`, the inserts, the log entries and `COMMIT` as one call to the
-//! writer connection's thread (each call is a hand-off to that thread and back).
+//! writer connection's thread (each call is a hand-off to that thread and back). sea-query
+//! renders each shape's one-row insert once; a group repeats its row of placeholders.
+
+use std::collections::HashMap;
 
 use moon_domain::RepoError;
 use sea_orm::{DbErr, RuntimeErr};
-use sea_query::{Expr, SqliteQueryBuilder, Value as SqlValue};
+use sea_query::{Expr, InsertStatement, SqliteQueryBuilder, Value as SqlValue};
 use sqlx::SqlitePool;
 
-use super::{Create, by_shape};
+use super::{Create, Shape, by_shape};
 use crate::changes;
 use crate::error::{classify, internal};
 use crate::shaped;
 
-pub(super) async fn write(writer: &SqlitePool, group: &[&Create]) -> Result<(), RepoError> {
-    let mut sql = String::from("BEGIN; ");
-    let mut values = Vec::new();
-    let mut log = changes::append_head();
-    for (shape, creates) in by_shape(group) {
-        let mut insert = creates[0].head.clone();
-        for create in &creates {
-            insert
-                .values(create.row.iter().cloned().map(Expr::val))
-                .map_err(internal)?;
-            log.values(create.entry.iter().cloned().map(Expr::val))
-                .map_err(internal)?;
+/// Shapes remembered before the cache starts again (a shape is a collection at a version).
+const SHAPES: usize = 256;
+
+/// The text of each shape's one-row insert and of the log's, as sea-query renders them.
+#[derive(Debug, Default)]
+pub(super) struct Texts {
+    inserts: HashMap<Shape, String>,
+    log: Option<String>,
+}
+
+impl Texts {
+    /// The tagged one-row insert of `create`'s shape.
+    fn insert(&mut self, create: &Create) -> Result<&str, RepoError> {
+        if !self.inserts.contains_key(&create.shape) {
+            if self.inserts.len() >= SHAPES {
+                self.inserts.clear();
+            }
+            let shape = &create.shape;
+            let text = one_row(create.head.clone(), &create.row)?;
+            let tagged = shaped::tag(&shape.name, shape.fingerprint, &text);
+            self.inserts.insert(shape.clone(), tagged);
         }
-        let (text, bound) = insert.build(SqliteQueryBuilder);
-        sql.push_str(&shaped::tag(&shape.name, shape.fingerprint, &text));
-        sql.push_str("; ");
-        values.extend(bound.0);
+        Ok(&self.inserts[&create.shape])
     }
-    let (text, bound) = log.build(SqliteQueryBuilder);
-    sql.push_str(&text);
-    sql.push_str("; COMMIT");
-    values.extend(bound.0);
+
+    /// The one-row insert of a log entry.
+    fn log(&mut self, entry: &[SqlValue]) -> Result<&str, RepoError> {
+        if self.log.is_none() {
+            self.log = Some(one_row(changes::append_head(), entry)?);
+        }
+        Ok(self.log.as_deref().unwrap_or_default())
+    }
+}
+
+/// `head` with `row` rendered, checked to bind every value as one `?` in order.
+fn one_row(mut head: InsertStatement, row: &[SqlValue]) -> Result<String, RepoError> {
+    head.values(row.iter().cloned().map(Expr::val))
+        .map_err(internal)?;
+    let (text, bound) = head.build(SqliteQueryBuilder);
+    if bound.0 != row || !text.ends_with(&placeholders(row.len())) {
+        return Err(internal(format!(
+            "an insert rendered unlike its row: {text}"
+        )));
+    }
+    Ok(text)
+}
+
+/// `(?, ?, …)` for `n` values, as sea-query writes a row of them.
+fn placeholders(n: usize) -> String {
+    let mut row = String::with_capacity(3 * n + 1);
+    row.push('(');
+    for i in 0..n {
+        row.push_str(if i == 0 { "?" } else { ", ?" });
+    }
+    row.push(')');
+    row
+}
+
+/// `text` (a one-row insert) followed by `more` rows like its last.
+fn push_rows(sql: &mut String, text: &str, width: usize, more: usize) {
+    sql.push_str(text);
+    let row = placeholders(width);
+    for _ in 0..more {
+        sql.push_str(", ");
+        sql.push_str(&row);
+    }
+    sql.push_str("; ");
+}
+
+/// The statement text and values that write `group` in one transaction.
+fn render(texts: &mut Texts, group: &[&Create]) -> Result<(String, Vec<SqlValue>), RepoError> {
+    let mut sql = String::from("BEGIN; ");
+    let mut values = Vec::with_capacity(group.iter().map(|c| c.values()).sum());
+    let mut entries = Vec::with_capacity(group.len() * group[0].entry.len());
+    for (_, creates) in by_shape(group) {
+        let first = creates[0];
+        push_rows(
+            &mut sql,
+            texts.insert(first)?,
+            first.row.len(),
+            creates.len() - 1,
+        );
+        for create in &creates {
+            if create.row.len() != first.row.len() {
+                return Err(internal("creates of one shape with rows of two widths"));
+            }
+            values.extend(create.row.iter().cloned());
+            entries.extend(create.entry.iter().cloned());
+        }
+    }
+    let width = group[0].entry.len();
+    push_rows(
+        &mut sql,
+        texts.log(&group[0].entry)?,
+        width,
+        group.len() - 1,
+    );
+    values.append(&mut entries);
+    sql.push_str("COMMIT");
+    Ok((sql, values))
+}
+
+pub(super) async fn write(
+    writer: &SqlitePool,
+    texts: &mut Texts,
+    group: &[&Create],
+) -> Result<(), RepoError> {
+    if group.is_empty() {
+        return Ok(());
+    }
+    let (sql, values) = render(texts, group)?;
     execute(writer, sql, values).await
 }
 
@@ -62,3 +154,6 @@ async fn execute(writer: &SqlitePool, sql: String, values: Vec<SqlValue>) -> Res
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
