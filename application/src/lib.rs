@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod api_keys;
 pub mod auth;
 pub mod batch;
 pub mod collections;
@@ -23,7 +24,8 @@ pub mod subscriptions;
 pub mod webhook_worker;
 pub mod webhooks;
 
-pub use accounts::{KeyChanges, NewUser, UserChanges};
+pub use accounts::{NewUser, UserChanges};
+pub use api_keys::KeyChanges;
 pub use auth::{API_KEY_PREFIX, AuthPolicy, AuthService, TokenPair};
 pub use batch::{BatchKind, BatchReport};
 pub use collections::{AlterOutcome, CollectionService, CollectionSummary};
