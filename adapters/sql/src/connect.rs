@@ -1,5 +1,6 @@
 //! Opens the database a URL names: for SQLite one writer connection (writes serialised,
-//! DDL safe) beside a pool of readers, in WAL mode; for the others one pool.
+//! DDL safe) beside a pool of readers, in WAL mode, and the group writer that commits
+//! creates taking turns with it; for the others one pool.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -199,6 +200,13 @@ async fn connect_server(
 }
 
 async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, String> {
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        // Creates are written by a connection of their own, which cannot share a private
+        // in-memory database with the pools.
+        return Err("an in-memory SQLite database is not supported: name a file, \
+                    such as sqlite://moon.db"
+            .into());
+    }
     let base = SqliteConnectOptions::from_str(url)
         .map_err(|e| e.to_string())?
         .create_if_missing(true)
@@ -211,7 +219,7 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .foreign_keys(false)
         // LIKE is case-sensitive on every engine (API.md §8); icontains lowers both sides.
         .pragma("case_sensitive_like", "ON")
-        .collation(crate::query::DECIMAL_COLLATION, compare_decimal_text);
+        .collation(crate::query::DECIMAL_COLLATION, crate::query::compare_decimal_text);
     if let Some(dir) = base.get_filename().parent()
         && !dir.as_os_str().is_empty()
     {
@@ -237,30 +245,25 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         let setup = time_limit::sqlite(limit);
         readers = readers.after_connect(move |conn, meta| setup(conn, meta));
     }
+    let path = base.get_filename().to_owned();
     let reader = readers
         .connect_with(base)
         .await
         .map_err(|e| e.to_string())?;
+    let setup = crate::group_commit::SqliteWriterSetup {
+        sync: options.sqlite_sync,
+        busy_timeout: options.acquire_timeout,
+    };
+    let group_writer = crate::group_commit::SqliteWriter::open(&path, setup)?;
     crate::idle_memory::spawn(writer.clone());
     Ok(SqlDatabase {
-        creates: crate::group_commit::GroupCommit::sqlite(writer.clone()),
+        creates: crate::group_commit::GroupCommit::sqlite(writer.clone(), group_writer),
         writer: SqlxSqliteConnector::from_sqlx_sqlite_pool(writer),
         reader: SqlxSqliteConnector::from_sqlx_sqlite_pool(reader),
         backend: Backend::Sqlite,
         feed: std::sync::Arc::default(),
         totals: std::sync::Arc::default(),
     })
-}
-
-/// Orders decimal text numerically (SQLite stores decimals as exact text: `"9.50" < "10.00"`).
-fn compare_decimal_text(a: &str, b: &str) -> std::cmp::Ordering {
-    match (
-        a.parse::<rust_decimal::Decimal>(),
-        b.parse::<rust_decimal::Decimal>(),
-    ) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
 }
 
 /// `url` with any password replaced by `***`, for messages and logs.

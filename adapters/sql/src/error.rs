@@ -29,29 +29,56 @@ pub fn classify(e: &DbErr) -> RepoError {
     };
     match sqlx {
         sqlx::Error::Database(db) => match violation(db.as_ref()) {
-            Some(Violation::Unique) => RepoError::Duplicate {
-                field: unique_field(db.as_ref(), db.message()),
-            },
-            Some(Violation::NotNull) => not_null(db.message(), pg_column(db.as_ref())),
-            Some(Violation::OutOfRange) => {
-                RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
-            }
-            Some(Violation::Busy | Violation::SessionEnded) => {
-                RepoError::Unavailable(db.message().to_owned())
-            }
-            Some(Violation::SchemaChanged) => RepoError::SchemaChanged(db.message().to_owned()),
-            Some(Violation::TableExists) => RepoError::TableExists,
-            Some(Violation::TimedOut) => RepoError::Unavailable(format!(
-                "the statement ran past its time limit: {}",
-                db.message()
-            )),
-            Some(Violation::Transient) => RepoError::Transient(db.message().to_owned()),
+            Some(v) => refused(
+                v,
+                db.message(),
+                || unique_field(db.as_ref(), db.message()),
+                pg_column(db.as_ref()),
+            ),
             None => internal(e),
         },
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             RepoError::Unavailable(sqlx.to_string())
         }
         _ => internal(e),
+    }
+}
+
+/// Classifies an error of SQLite's group writer as [`classify`] does sqlx's.
+#[must_use]
+pub fn classify_sqlite(e: &rusqlite::Error) -> RepoError {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            let message = message.as_deref().unwrap_or("");
+            match by_code(&failure.extended_code.to_string()) {
+                Some(v) => refused(v, message, || sqlite_unique_field(message), None),
+                None => internal(e),
+            }
+        }
+        _ => internal(e),
+    }
+}
+
+/// The error a refusal of kind `violation` is to the domain.
+fn refused(
+    violation: Violation,
+    message: &str,
+    unique: impl FnOnce() -> Option<String>,
+    column: Option<&str>,
+) -> RepoError {
+    match violation {
+        Violation::Unique => RepoError::Duplicate { field: unique() },
+        Violation::NotNull => not_null(message, column),
+        Violation::OutOfRange => {
+            RepoError::Invalid(FieldError::invalid("data", "a value is out of range"))
+        }
+        Violation::Busy | Violation::SessionEnded => RepoError::Unavailable(message.to_owned()),
+        Violation::SchemaChanged => RepoError::SchemaChanged(message.to_owned()),
+        Violation::TableExists => RepoError::TableExists,
+        Violation::TimedOut => RepoError::Unavailable(format!(
+            "the statement ran past its time limit: {message}"
+        )),
+        Violation::Transient => RepoError::Transient(message.to_owned()),
     }
 }
 
@@ -100,36 +127,39 @@ fn violation(db: &dyn sqlx::error::DatabaseError) -> Option<Violation> {
             _ => None,
         };
     }
-    match db.code().as_deref() {
+    by_code(db.code().as_deref()?)
+}
+
+/// The refusal a SQLite extended result code or a PostgreSQL SQLSTATE names.
+fn by_code(code: &str) -> Option<Violation> {
+    match code {
         // SQLite UNIQUE and PRIMARY KEY; PostgreSQL unique_violation.
-        Some("2067" | "1555" | "23505") => Some(Violation::Unique),
+        "2067" | "1555" | "23505" => Some(Violation::Unique),
         // SQLite NOT NULL; PostgreSQL not_null_violation.
-        Some("1299" | "23502") => Some(Violation::NotNull),
+        "1299" | "23502" => Some(Violation::NotNull),
         // PostgreSQL numeric_value_out_of_range.
-        Some("22003") => Some(Violation::OutOfRange),
+        "22003" => Some(Violation::OutOfRange),
         // SQLite BUSY/LOCKED (and extended); PostgreSQL lock_not_available.
-        Some("5" | "6" | "517" | "261" | "55P03") => Some(Violation::Busy),
+        "5" | "6" | "517" | "261" | "55P03" => Some(Violation::Busy),
         // PostgreSQL admin_shutdown, crash_shutdown, cannot_connect_now.
-        Some("57P01" | "57P02" | "57P03") => Some(Violation::SessionEnded),
+        "57P01" | "57P02" | "57P03" => Some(Violation::SessionEnded),
         // SQLite interrupted (the progress handler's time limit); PostgreSQL query_canceled
         // (statement_timeout).
-        Some("9" | "57014") => Some(Violation::TimedOut),
+        "9" | "57014" => Some(Violation::TimedOut),
         // PostgreSQL undefined_table, undefined_column, datatype_mismatch.
-        Some("42P01" | "42703" | "42804") => Some(Violation::SchemaChanged),
+        "42P01" | "42703" | "42804" => Some(Violation::SchemaChanged),
         // PostgreSQL duplicate_table.
-        Some("42P07") => Some(Violation::TableExists),
+        "42P07" => Some(Violation::TableExists),
         // PostgreSQL serialization_failure, deadlock_detected.
-        Some("40001" | "40P01") => Some(Violation::Transient),
+        "40001" | "40P01" => Some(Violation::Transient),
         _ => None,
     }
 }
 
 /// The column a unique violation is about, when the engine tells.
 fn unique_field(db: &dyn sqlx::error::DatabaseError, message: &str) -> Option<String> {
-    // SQLite: "UNIQUE constraint failed: products.title"
-    if let Some(rest) = message.strip_prefix("UNIQUE constraint failed: ") {
-        let first = rest.split(',').next().unwrap_or(rest).trim();
-        return first.rsplit('.').next().map(str::to_owned);
+    if let Some(field) = sqlite_unique_field(message) {
+        return Some(field);
     }
     // PostgreSQL: detail "Key (title)=(Pen) already exists."
     if let Some(detail) = db
@@ -146,6 +176,13 @@ fn unique_field(db: &dyn sqlx::error::DatabaseError, message: &str) -> Option<St
         .rsplit_once(" for key '")
         .map(|(_, key)| key.trim_end_matches('\''))
         .map(|key| key.rsplit('.').next().unwrap_or(key).to_owned())
+}
+
+/// SQLite: "UNIQUE constraint failed: products.title"
+fn sqlite_unique_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("UNIQUE constraint failed: ")?;
+    let first = rest.split(',').next().unwrap_or(rest).trim();
+    first.rsplit('.').next().map(str::to_owned)
 }
 
 fn pg_column(db: &dyn sqlx::error::DatabaseError) -> Option<&str> {

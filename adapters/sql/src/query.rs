@@ -12,6 +12,19 @@ use crate::dialect::Backend;
 /// The SQLite collation that orders decimal text numerically (registered per connection).
 pub const DECIMAL_COLLATION: &str = "moon_decimal";
 
+/// [`DECIMAL_COLLATION`]'s order: decimal text numerically (`"9.50" < "10.00"`), any other
+/// text as text.
+#[must_use]
+pub fn compare_decimal_text(a: &str, b: &str) -> std::cmp::Ordering {
+    match (
+        a.parse::<rust_decimal::Decimal>(),
+        b.parse::<rust_decimal::Decimal>(),
+    ) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
 fn column(field: &Field) -> Expr {
     Expr::col(Alias::new(field.name()))
 }

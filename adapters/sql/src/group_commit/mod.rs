@@ -1,11 +1,14 @@
 //! Creates committed in groups: committing tasks take every create waiting and write them as
-//! one transaction (a multi-row insert per collection and one for their log entries), so
-//! the round trips and the commit are paid once per group. Each client is answered only
+//! one transaction (on a server a multi-row insert per collection and one for their log
+//! entries; on SQLite each row through a prepared statement on the group writer's thread),
+//! so the round trips and the commit are paid once per group. Each client is answered only
 //! after the commit that holds its record; a group a statement of which fails is rolled back
 //! and its creates are written one by one, so each gets its own answer.
 
 mod server;
 mod sqlite;
+
+pub(crate) use sqlite::{Setup as SqliteWriterSetup, Writer as SqliteWriter};
 
 use std::sync::Arc;
 
@@ -37,8 +40,8 @@ pub struct GroupCommit {
 /// Where the groups are written.
 #[derive(Debug, Clone)]
 enum Store {
-    /// SQLite's one writer connection.
-    Sqlite(SqlitePool),
+    /// SQLite's group writer, and the pool of the one connection other writes take turns on.
+    Sqlite(SqlitePool, sqlite::Writer),
     /// A PostgreSQL or MySQL pool.
     Server(DatabaseConnection, Backend),
 }
@@ -88,10 +91,11 @@ impl Create {
 }
 
 impl GroupCommit {
-    /// One committing task on SQLite's `writer`; it ends when the last clone is dropped.
+    /// One committing task on SQLite's group `writer`, taking turns with `turn`'s one
+    /// connection; it ends when the last clone is dropped.
     #[must_use]
-    pub fn sqlite(writer: SqlitePool) -> Self {
-        Self::start(Store::Sqlite(writer), 1)
+    pub(crate) fn sqlite(turn: SqlitePool, writer: sqlite::Writer) -> Self {
+        Self::start(Store::Sqlite(turn, writer), 1)
     }
 
     /// `tasks` committing tasks on a server `pool`, each a connection at a time.
@@ -102,7 +106,7 @@ impl GroupCommit {
 
     fn start(store: Store, tasks: usize) -> Self {
         let backend = match &store {
-            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Sqlite(..) => Backend::Sqlite,
             Store::Server(_, backend) => *backend,
         };
         let (queue, waiting) = mpsc::channel(WAITING);
@@ -174,7 +178,7 @@ async fn write(
     group: &[&Create],
 ) -> Result<(), RepoError> {
     match store {
-        Store::Sqlite(writer) => sqlite::write(writer, texts, group).await,
+        Store::Sqlite(turn, writer) => sqlite::write(turn, writer, texts, group).await,
         Store::Server(pool, backend) => server::write(pool, *backend, group).await,
     }
 }
