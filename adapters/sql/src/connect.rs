@@ -203,9 +203,11 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
     if url.contains(":memory:") || url.contains("mode=memory") {
         // Creates are written by a connection of their own, which cannot share a private
         // in-memory database with the pools.
-        return Err("an in-memory SQLite database is not supported: name a file, \
+        return Err(
+            "an in-memory SQLite database is not supported: name a file, \
                     such as sqlite://moon.db"
-            .into());
+                .into(),
+        );
     }
     let base = SqliteConnectOptions::from_str(url)
         .map_err(|e| e.to_string())?
@@ -219,7 +221,10 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .foreign_keys(false)
         // LIKE is case-sensitive on every engine (API.md §8); icontains lowers both sides.
         .pragma("case_sensitive_like", "ON")
-        .collation(crate::query::DECIMAL_COLLATION, crate::query::compare_decimal_text);
+        .collation(
+            crate::query::DECIMAL_COLLATION,
+            crate::query::compare_decimal_text,
+        );
     if let Some(dir) = base.get_filename().parent()
         && !dir.as_os_str().is_empty()
     {

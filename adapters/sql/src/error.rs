@@ -75,9 +75,9 @@ fn refused(
         Violation::Busy | Violation::SessionEnded => RepoError::Unavailable(message.to_owned()),
         Violation::SchemaChanged => RepoError::SchemaChanged(message.to_owned()),
         Violation::TableExists => RepoError::TableExists,
-        Violation::TimedOut => RepoError::Unavailable(format!(
-            "the statement ran past its time limit: {message}"
-        )),
+        Violation::TimedOut => {
+            RepoError::Unavailable(format!("the statement ran past its time limit: {message}"))
+        }
         Violation::Transient => RepoError::Transient(message.to_owned()),
     }
 }

@@ -195,7 +195,11 @@ async fn a_group_is_written_whole_or_not_at_all() {
         .write(vec![row("c", Some(3), None)])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(stored(&reader).len(), 3, "the writer goes on after a refusal");
+    assert_eq!(
+        stored(&reader).len(),
+        3,
+        "the writer goes on after a refusal"
+    );
 }
 
 #[tokio::test]

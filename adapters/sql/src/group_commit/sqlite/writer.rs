@@ -90,7 +90,9 @@ impl Writer {
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) async fn ask(&self, sql: &'static str) -> Result<i64, RepoError> {
         let (done, answer) = oneshot::channel();
-        self.jobs.send(Job::Ask { sql, done }).map_err(|_| stopped())?;
+        self.jobs
+            .send(Job::Ask { sql, done })
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -113,7 +115,10 @@ fn connection(path: &Path, setup: Setup) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", sync)?;
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     // Indexes on decimal columns are ordered by it; inserting maintains them.
-    conn.create_collation(crate::query::DECIMAL_COLLATION, crate::query::compare_decimal_text)?;
+    conn.create_collation(
+        crate::query::DECIMAL_COLLATION,
+        crate::query::compare_decimal_text,
+    )?;
     conn.set_prepared_statement_cache_capacity(PREPARED);
     Ok(conn)
 }
