@@ -35,7 +35,7 @@ const DRAIN: Duration = Duration::from_secs(10);
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let url = config.database_url();
     let pool = PoolOptions {
-        max_connections: config.pool_size.max(1),
+        max_connections: (config.pool_size > 0).then_some(config.pool_size),
         acquire_timeout: Duration::from_secs(config.db_timeout_secs.max(1)),
         statement_timeout: (config.statement_timeout_secs > 0)
             .then(|| Duration::from_secs(config.statement_timeout_secs)),

@@ -27,7 +27,8 @@ pub struct Config {
     pub log: String,
     /// `text` or `json`.
     pub log_format: String,
-    /// Database connections (readers, on SQLite).
+    /// Database connections (readers, on SQLite); `0`: the engine's default (SQLite two per
+    /// core, 4 to 8; PostgreSQL and MySQL 8).
     pub pool_size: u32,
     /// Seconds a request waits for a database connection (and SQLite's busy timeout).
     pub db_timeout_secs: u64,
@@ -134,7 +135,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             log: "info".to_owned(),
             log_format: "text".to_owned(),
-            pool_size: 8,
+            pool_size: 0,
             db_timeout_secs: 5,
             max_collections: 1000,
             max_columns: 100,
@@ -210,7 +211,8 @@ pub struct Cli {
     #[arg(long, value_name = "FORMAT")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
-    /// Database connections [env: MOON_POOL_SIZE] [default: 8]
+    /// Database connections, readers on SQLite [env: MOON_POOL_SIZE] [default: 0, two per
+    /// core (4 to 8) on SQLite, 8 on a server]
     #[arg(long, value_name = "N")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<u32>,

@@ -15,8 +15,9 @@ use crate::{metadata, time_limit};
 /// Pool sizes and timeouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolOptions {
-    /// Connections for reads (SQLite) or for everything (PostgreSQL, MySQL).
-    pub max_connections: u32,
+    /// Connections for reads (SQLite) or for everything (PostgreSQL, MySQL); `None`: the
+    /// engine's default ([`sqlite_readers`], or [`SERVER_CONNECTIONS`]).
+    pub max_connections: Option<u32>,
     /// How long a request waits for a connection, and SQLite's busy timeout.
     pub acquire_timeout: Duration,
     /// The longest any one statement may run (`None`: no limit).
@@ -41,12 +42,27 @@ pub enum SqliteSync {
 impl Default for PoolOptions {
     fn default() -> Self {
         Self {
-            max_connections: 8,
+            max_connections: None,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Some(Duration::from_secs(30)),
             sqlite_sync: SqliteSync::Normal,
         }
     }
+}
+
+/// Connections to a PostgreSQL or MySQL server unless told otherwise.
+pub const SERVER_CONNECTIONS: u32 = 8;
+
+/// SQLite reader connections unless told otherwise: two per core, at least 4 and at most 8.
+/// Each is a thread running SQLite on its own (a third reader on a core only adds a thread
+/// switch), and each keeps its own page cache of up to 2 MB: eight readers on a 2-core
+/// machine held 16 MB of copies of the same pages for no more requests per second than four
+/// (docs/benchmarks.md).
+#[must_use]
+pub fn sqlite_readers(cores: usize) -> u32 {
+    u32::try_from(cores.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .clamp(4, 8)
 }
 
 /// Why the database could not be opened; the URL in it has its password hidden.
@@ -169,7 +185,7 @@ async fn connect_server(
     // A connection in use within the last second is handed out as it is; one idle longer
     // (which a server restart, a proxy or a firewall may have dropped) is pinged first.
     // sqlx's default pings before every use: a round trip per query, as long as a get.
-    opts.max_connections(options.max_connections)
+    opts.max_connections(options.max_connections.unwrap_or(SERVER_CONNECTIONS).max(1))
         .min_connections(1)
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .acquire_timeout(options.acquire_timeout)
@@ -242,7 +258,14 @@ async fn connect_sqlite(url: &str, options: PoolOptions) -> Result<SqlDatabase, 
         .await
         .map_err(|e| e.to_string())?;
     let mut readers = SqlitePoolOptions::new()
-        .max_connections(options.max_connections.max(1))
+        .max_connections(
+            options
+                .max_connections
+                .unwrap_or_else(|| {
+                    sqlite_readers(std::thread::available_parallelism().map_or(1, usize::from))
+                })
+                .max(1),
+        )
         .test_before_acquire(false)
         .acquire_timeout(options.acquire_timeout);
     // Reads only: the writer's rebuilds of large tables may take longer than any one read.
